@@ -58,7 +58,8 @@ export function describeValue(v: unknown): string {
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
-  return `a ${typeof v}`;
+  if (v === undefined) return 'undefined';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
 const DIGITS = String.raw`\d+(?:_\d+)*`;

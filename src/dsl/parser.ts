@@ -20,6 +20,7 @@ import { tokenize, type LexOptions, type Token } from './lexer.js';
 import { DslError, type Source, type Span } from './source.js';
 
 const IDENT_RE = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+const ELEMENT_LIKE_RE = /^(source|filter|dest)-[A-Za-z0-9_-]+$/;
 const REF_RE = /^([A-Za-z_][A-Za-z0-9_-]*)\.$/;
 
 function shown(t: Token): string {
@@ -103,7 +104,7 @@ class Parser {
       this.noPropsAfterRef(ref[1]);
       return { kind: 'ref', target: ref[1], span: t.span };
     }
-    if (this.peek(1).kind === 'eq') {
+    if (this.peek(1).kind === 'eq' && !this.peek(1).spaceBefore) {
       this.fail(`expected an element name, got ${shown(t)}: a property goes on its element's line (or after a trailing "\\")`, t.span);
     }
     if (!IDENT_RE.test(t.raw)) this.fail(`expected an element name, got ${shown(t)}`, t.span);
@@ -144,7 +145,8 @@ class Parser {
   private expectChainEnd(after: string): void {
     const t = this.peek();
     if (t.kind === 'word') {
-      const what = IDENT_RE.test(t.raw) || REF_RE.test(t.raw)
+      // Element names are role-kind (DESIGN.md §1), which tells a forgotten "!" from a forgotten "=".
+      const what = ELEMENT_LIKE_RE.test(t.raw) || REF_RE.test(t.raw)
         ? `missing "!" between "${after}" and "${t.raw}"`
         : `expected key=value or "!" after "${after}", got ${shown(t)}`;
       this.fail(what, t.span);
@@ -156,9 +158,8 @@ class Parser {
     const key = this.peek();
     if (key.kind === 'eq') this.fail(`missing property name before "="`, key.span);
     const eq = this.peek(1);
-    if (!key.plain || !IDENT_RE.test(key.value)) {
-      this.fail(`bad property name ${shown(key)}: use letters, digits, "_" and "-"`, key.span);
-    }
+    if (!key.plain) this.fail('a property name cannot be quoted, escaped or a ${variable}', key.span);
+    if (!IDENT_RE.test(key.value)) this.fail(`bad property name ${shown(key)}: use letters, digits, "_" and "-"`, key.span);
     if (eq.spaceBefore) this.fail(`no blank allowed before "=": write ${key.raw}=...`, eq.span);
     this.i += 2;
     const value = this.peek();
