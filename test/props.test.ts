@@ -309,3 +309,31 @@ describe('closest', () => {
     expect(editDistance(b, a)).toBe(d);
   });
 });
+
+describe('validateProps on arbitrary input', () => {
+  it('returns a value of the right JS type or throws PropError, for 2000 random values', () => {
+    const samples: unknown[] = [
+      '', ' ', '0', '-0', '1', '1.5', '1e3', 'NaN', 'Infinity', '4MiB', '1h30m', 'yes', 'a,b', '\\', ',',
+      '9'.repeat(400), '1'.repeat(30) + 'KiB', '0x10', '١٢', 0, -1, 1.5, 2 ** 53, NaN, Infinity, -Infinity,
+      true, false, null, undefined, [], ['a'], [1], {}, 10n, Symbol('s'), () => 1,
+    ];
+    const expectedType: Record<string, string> = {
+      flag: 'boolean', count: 'number', block: 'number', timeout: 'number', ratio: 'number', label: 'string', args: 'object',
+    };
+    let seed = 12345;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let i = 0; i < 2000; i++) {
+      const key = KITCHEN.props[next(KITCHEN.props.length)].name;
+      const value = samples[next(samples.length)];
+      try {
+        const out = validateProps(KITCHEN, { [key]: value }, 'k');
+        if (value !== undefined) expect(typeof out[key]).toBe(expectedType[key]);
+      } catch (e) {
+        expect(e).toBeInstanceOf(PropError);
+      }
+    }
+  });
+});

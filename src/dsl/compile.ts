@@ -202,7 +202,12 @@ class Compiler {
   /** One file, one pipeline: a chain nothing joins is nearly always a line meant to continue the one above. */
   private checkConnected(edges: readonly Edge[]): void {
     const parent = this.nodes.map((_, i) => i);
-    const root = (i: number): number => (parent[i] === i ? i : (parent[i] = root(parent[i])));
+    // Iterative with path halving: a chain of many thousand elements must not overflow the stack.
+    const root = (i: number): number => {
+      let r = i;
+      while (parent[r] !== r) r = parent[r] = parent[parent[r]];
+      return r;
+    };
     for (const e of edges) parent[root(e.from)] = root(e.to);
     const stray = this.nodes.findIndex((_, i) => root(i) !== root(0));
     if (stray > 0) {
@@ -230,11 +235,15 @@ class Compiler {
   /** Kahn's algorithm: whatever cannot be ordered sits on a loop. */
   private checkLoops(edges: readonly Edge[]): void {
     const indegree = this.nodes.map(() => 0);
-    for (const e of edges) indegree[e.to]++;
+    const next: number[][] = this.nodes.map(() => []);
+    for (const e of edges) {
+      indegree[e.to]++;
+      next[e.from].push(e.to);
+    }
     const ready = indegree.flatMap((d, i) => (d === 0 ? [i] : []));
     for (let id = ready.pop(); id !== undefined; id = ready.pop()) {
-      for (const e of edges) {
-        if (e.from === id && --indegree[e.to] === 0) ready.push(e.to);
+      for (const to of next[id]) {
+        if (--indegree[to] === 0) ready.push(to);
       }
     }
     const looped = indegree.findIndex((d) => d > 0);

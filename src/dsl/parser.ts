@@ -122,17 +122,19 @@ class Parser {
 
   private element(head: Token): ElementNode {
     const props: PropNode[] = [];
+    const byKey = new Map<string, PropNode>();
     let instance: ElementNode['instance'];
     while (this.peek().kind === 'eq' || (this.peek().kind === 'word' && this.peek(1).kind === 'eq')) {
       const prop = this.prop();
       if (prop.key !== 'name') {
-        const dup = props.find((p) => p.key === prop.key);
+        const dup = byKey.get(prop.key);
         if (dup) this.fail(`property "${prop.key}" given twice (first at column ${dup.keySpan.col})`, prop.keySpan);
+        byKey.set(prop.key, prop);
         props.push(prop);
       } else if (instance) {
         this.fail(`name given twice (first "${instance.value}")`, prop.keySpan);
       } else if (!IDENT_RE.test(prop.value)) {
-        this.fail(`bad element name "${prop.value}": use letters, digits, "_" and "-", starting with a letter`, prop.valueSpan);
+        this.fail(`bad element name "${prop.value}": use letters, digits, "_" and "-", starting with a letter or "_"`, prop.valueSpan);
       } else {
         instance = { value: prop.value, span: prop.valueSpan };
       }

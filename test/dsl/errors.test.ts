@@ -412,7 +412,7 @@ const BAD: BadCase[] = [
     what: 'bad instance name',
     text: 'source-random name=1x ! dest-null',
     error: [
-      'p.xfa:1:20: error: bad element name "1x": use letters, digits, "_" and "-", starting with a letter',
+      'p.xfa:1:20: error: bad element name "1x": use letters, digits, "_" and "-", starting with a letter or "_"',
       '  source-random name=1x ! dest-null',
       '                     ^~',
     ],
