@@ -137,6 +137,9 @@ class Element {
   // close(): a worker, last call before destruction: close fds, reap children. Always called.
   virtual void close() {}
 
+  // Bytes the element keeps for the caller, readable after `done` (dest-buffer). Main thread.
+  virtual const std::vector<uint8_t>* result_bytes() const { return nullptr; }
+
   // ----- Provided to subclasses and the transfer -----
   const std::string& kind() const { return kind_; }
   const std::string& name() const { return name_; }
