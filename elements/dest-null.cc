@@ -27,6 +27,8 @@ class DestNull final : public Element {
     finish();
   }
 
+  void close() override { expected_.reset(); }
+
  private:
   void consume(const Block& b) {
     count_in(b.size());

@@ -134,6 +134,7 @@ class JsTransfer : public Napi::ObjectWrap<JsTransfer> {
       Napi::Object o = info[1].As<Napi::Object>();
       if (o.Get("blockSize").IsNumber()) opts.block_size = o.Get("blockSize").As<Napi::Number>().Int64Value();
       if (o.Get("progressMs").IsNumber()) opts.progress_ms = o.Get("progressMs").As<Napi::Number>().Uint32Value();
+      opts.force_glue = o.Get("forceGlue").ToBoolean().Value();
     }
     pump_ = MessagePump::create(env, info[2].As<Napi::Function>());
     xfer_ = std::make_shared<Transfer>(std::move(chain), opts, pump_);

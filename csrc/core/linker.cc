@@ -65,7 +65,7 @@ std::string Linkage::describe(const std::vector<std::string>& names) const {
 
 std::variant<Linkage, Error> link_chain(const std::vector<MechPairs>& pairs,
                                         const std::vector<std::string>& names,
-                                        const MechPairs& glue_pairs) {
+                                        const MechPairs& glue_pairs, bool force_glue) {
   const size_t n = pairs.size();
   if (n < 2) return plain_error("link", "a transfer needs a source and a destination");
   for (size_t i = 0; i < n; ++i) {
@@ -91,7 +91,7 @@ std::variant<Linkage, Error> link_chain(const std::vector<MechPairs>& pairs,
         if (last != (p.out == Mech::kNone)) continue;
         any = true;
         const Cost base = from.cost + p.cost();
-        relax(rows[i + 1][static_cast<int>(p.out)], base, m, {p, false, {}});
+        if (last || !force_glue) relax(rows[i + 1][static_cast<int>(p.out)], base, m, {p, false, {}});
         if (last) continue;
         for (const MechPair& g : glue_pairs) {
           if (g.in != p.out) continue;

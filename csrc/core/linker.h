@@ -31,9 +31,10 @@ struct Linkage {
   std::string describe(const std::vector<std::string>& names) const;
 };
 
-// `pairs[i]` are element i's pairs; `names[i]` its instance name (for errors).
+// `pairs[i]` are element i's pairs; `names[i]` its instance name (for errors). With
+// `force_glue`, every pair of neighbours is joined through a glue (to test each glue strategy).
 std::variant<Linkage, Error> link_chain(const std::vector<MechPairs>& pairs,
                                         const std::vector<std::string>& names,
-                                        const MechPairs& glue_pairs);
+                                        const MechPairs& glue_pairs, bool force_glue = false);
 
 }  // namespace xfa

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <utility>
 
 #include "glue/glue.h"
 #include "worker_pool.h"
@@ -51,6 +52,7 @@ Transfer::~Transfer() {
   if (cancel_fd_ >= 0) ::close(cancel_fd_);
 }
 
+
 XferState Transfer::state() const {
   std::lock_guard<std::mutex> lk(mu_);
   return state_;
@@ -97,7 +99,7 @@ bool Transfer::link_and_setup() {
     pairs.push_back(user_[i]->mech_pairs());
     names.push_back(user_[i]->kind() + "#" + std::to_string(i + 1));
   }
-  auto linked = link_chain(pairs, names, glue_pairs());
+  auto linked = link_chain(pairs, names, glue_pairs(), opts_.force_glue);
   if (auto* err = std::get_if<Error>(&linked)) {
     err->element = "xfer";
     fail(nullptr, *err);
@@ -192,8 +194,13 @@ void Transfer::cancel() {
 
 void Transfer::cancel_locked() {
   if (cancelled_.exchange(true, std::memory_order_acq_rel)) return;
-  const uint64_t one = 1;
-  [[maybe_unused]] const ssize_t w = ::write(cancel_fd_, &one, sizeof one);
+  {
+    std::lock_guard<std::mutex> lk(mu_);  // finalize() may be closing the fd
+    const uint64_t one = 1;
+    if (cancel_fd_ >= 0 && ::write(cancel_fd_, &one, sizeof one) < 0) {
+      // An eventfd write only fails on counter overflow; the fd stays readable either way.
+    }
+  }
   post(Message(MsgType::kCancel, "", -1));
   set_state(XferState::kCancelling);
   for (Element* e : chain_) e->unblock();
@@ -219,6 +226,12 @@ void Transfer::finalize() {
     for (size_t i = chain_.size(); i-- > 0;) chain_[i]->abort();
   }
   for (size_t i = chain_.size(); i-- > 0;) chain_[i]->close();
+  // Nothing can wait on the cancel fd any more, and a late cancel() is a no-op: release it now
+  // rather than when JavaScript garbage-collects the transfer.
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    ::close(std::exchange(cancel_fd_, -1));
+  }
   for (auto& e : user_) {
     post(e->msg(MsgType::kStats).set("bytes_in", static_cast<int64_t>(e->bytes_in()))
              .set("bytes_out", static_cast<int64_t>(e->bytes_out()))

@@ -33,6 +33,7 @@ const char* state_name(XferState s);
 struct TransferOptions {
   size_t block_size = 256 * 1024;  // for buffer edges, unless an element prefers another
   uint32_t progress_ms = 250;      // minimum interval between `progress` messages; 0 = none
+  bool force_glue = false;         // tests: a glue between every two elements
 };
 
 class Transfer : public std::enable_shared_from_this<Transfer> {

@@ -1,0 +1,42 @@
+/**
+ * xfa — transfer elements for backup software: the public TypeScript API.
+ *
+ *     import { Xfer, element, parse } from 'xfa';
+ *     const xfer = parse('source-file path=/etc/hosts ! dest-file path=/tmp/hosts');
+ *     await xfer.start().done;
+ */
+import { linearChain, parsePipeline } from './dsl/index.js';
+import { native, type NativeLinkPreview } from './native.js';
+import { registry, type ElementSpec } from './registry.js';
+import { Xfer, type XferOptions } from './xfer.js';
+
+export type * from './element-info.js';
+export type * from './messages.js';
+export { DslError } from './dsl/index.js';
+export { PropError, formatSize, parseDuration, parseSize } from './props.js';
+export { element, registry, type ElementSpec } from './registry.js';
+export { Xfer, XferError, engineStats, type ElementStats, type XferOptions, type XferResult } from './xfer.js';
+
+export interface ParseOptions extends XferOptions {
+  /** Values for ${VAR}; the environment is NOT consulted unless you pass it. */
+  vars?: Record<string, string>;
+  /** File name for error messages. */
+  file?: string;
+}
+
+/** The element specs of a pipeline text (one linear chain); throws DslError with file:line:col. */
+export function parseSpecs(text: string, opts: { vars?: Record<string, string>; file?: string } = {}): ElementSpec[] {
+  const compiled = parsePipeline(text, { file: opts.file, vars: opts.vars, lookup: registry });
+  return linearChain(compiled).map((e) => ({ name: e.name, props: e.props }));
+}
+
+/** A ready (not yet started) transfer from pipeline-language text. */
+export function parse(text: string, opts: ParseOptions = {}): Xfer {
+  return new Xfer(parseSpecs(text, opts), opts);
+}
+
+/** How a chain would be linked (mechanisms, glue, cost) without running it. */
+export function linkPreview(specs: readonly ElementSpec[]): NativeLinkPreview {
+  return native.linkPreview(specs.map((s) => ({ name: s.name, props: { ...s.props } })));
+}
+

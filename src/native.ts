@@ -1,0 +1,73 @@
+/**
+ * The compiled addon (build/Release/xfa.node) and the shape of what it exports. Only this file
+ * loads it; everything else goes through the typed wrappers in xfer.ts and registry.ts.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ElementInfo, PropValue } from './element-info.js';
+
+export interface NativeSpec {
+  name: string;
+  props: Record<string, PropValue>;
+}
+
+export interface NativeMessage {
+  type: string;
+  elt: string;
+  index: number;
+  version: number;
+  [field: string]: unknown;
+}
+
+export interface NativeTransfer {
+  start(): void;
+  cancel(): void;
+  state(): string;
+  linkage(): string;
+  result(index: number): Buffer | undefined;
+}
+
+export interface NativeLinkPreview {
+  linkage?: string;
+  cost?: { copies: number; allocs: number; threads: number; glues: number };
+  error?: string;
+}
+
+export interface NativePoolStats {
+  maxThreads: number;
+  threads: number;
+  busy: number;
+  reserved: number;
+  waiting: number;
+  blocksAllocated: number;
+  blocksOutstanding: number;
+  blocksFree: number;
+}
+
+export interface NativeAddon {
+  elements(): ElementInfo[];
+  Transfer: new (
+    specs: NativeSpec[],
+    options: { blockSize?: number; progressMs?: number; forceGlue?: boolean },
+    onMessages: (batch: NativeMessage[]) => void,
+  ) => NativeTransfer;
+  linkPreview(specs: NativeSpec[]): NativeLinkPreview;
+  gluePairs(): ElementInfo['pairs'];
+  poolStats(): NativePoolStats;
+  crc32c(data: Buffer): string;
+}
+
+function findAddon(): string {
+  // src/native.ts under tsx/vitest, dist/src/native.js when compiled: walk up to the package root.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const candidate = join(dir, 'build', 'Release', 'xfa.node');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error('xfa: native addon build/Release/xfa.node not found; run `npm install` (or `npm run build:native`)');
+}
+
+export const native: NativeAddon = createRequire(import.meta.url)(findAddon()) as NativeAddon;
