@@ -17,6 +17,7 @@ class DestFd final : public Element {
  public:
   explicit DestFd(const Props& p) : Element("dest-fd") {
     const int fd = static_cast<int>(p.get_int("fd", -1));
+    label_ = "fd " + std::to_string(fd);
     fd_.reset(fcntl(fd, F_DUPFD_CLOEXEC, 3));
     if (!fd_) throw std::invalid_argument("fd " + std::to_string(fd) + ": " + std::strerror(errno));
   }
@@ -36,15 +37,18 @@ class DestFd final : public Element {
     const IoResult r = write_all(fd_.get(), b->data(), b->size(), cancel_fd());
     count_in(r.n);
     if (r.status == IoStatus::kError) {
-      fail(sys_error("write fd", r.err));
+      fail(sys_error("write " + label_, r.err));
       fd_.reset();
     }
   }
 
   void close() override { fd_.reset(); }
 
+  std::string fd_label() const override { return label_; }
+
  private:
   UniqueFd fd_;
+  std::string label_;
 };
 
 const bool registered = register_element({

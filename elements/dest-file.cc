@@ -39,6 +39,7 @@ class DestFile final : public Element {
   }
 
   int input_fd() override { return fd_.get(); }
+  std::string fd_label() const override { return tmp_; }
 
   void push(BlockRef b) override {
     if (!b || cancelled() || !fd_) return;

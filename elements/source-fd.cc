@@ -17,6 +17,7 @@ class SourceFd final : public Element {
  public:
   explicit SourceFd(const Props& p) : Element("source-fd") {
     const int fd = static_cast<int>(p.get_int("fd", -1));
+    label_ = "fd " + std::to_string(fd);
     fd_.reset(fcntl(fd, F_DUPFD_CLOEXEC, 3));
     if (!fd_) throw std::invalid_argument("fd " + std::to_string(fd) + ": " + std::strerror(errno));
   }
@@ -26,8 +27,11 @@ class SourceFd final : public Element {
   void release_output() override { fd_.reset(); }
   void close() override { fd_.reset(); }
 
+  std::string fd_label() const override { return label_; }
+
  private:
   UniqueFd fd_;
+  std::string label_;
 };
 
 const bool registered = register_element({

@@ -23,6 +23,7 @@ class SourceFile final : public Element {
   }
 
   int output_fd() override { return fd_.get(); }
+  std::string fd_label() const override { return path_; }
   void release_output() override { fd_.reset(); }
   void close() override { fd_.reset(); }
 

@@ -58,6 +58,10 @@ void Element::fail(Error e) {
   if (xfer_) xfer_->fail(this, std::move(e));
 }
 
+void Element::fail_as(const Element* who, Error e) {
+  if (xfer_) xfer_->fail(who, std::move(e));
+}
+
 void Element::post(Message m) {
   if (xfer_) xfer_->post(std::move(m));
 }

@@ -60,6 +60,10 @@ XferState Transfer::state() const {
 
 void Transfer::set_state(XferState s) {
   std::lock_guard<std::mutex> lk(mu_);
+  move_state_locked(s);
+}
+
+void Transfer::move_state_locked(XferState s) {
   if (!can_move(state_, s)) return;
   state_ = s;
   sink_->post(Message(MsgType::kState, "", -1).set("state", std::string(state_name(s))));
@@ -193,18 +197,21 @@ void Transfer::cancel() {
 }
 
 void Transfer::cancel_locked() {
-  if (cancelled_.exchange(true, std::memory_order_acq_rel)) return;
   {
-    std::lock_guard<std::mutex> lk(mu_);  // finalize() may be closing the fd
+    // The cancel message and CANCELLING are posted before any thread can see the flag, so a
+    // worker that ends because of it cannot finalize (and post `done`) ahead of them.
+    std::lock_guard<std::mutex> lk(mu_);
+    if (cancelled() || state_ == XferState::kDone) return;
+    sink_->post(Message(MsgType::kCancel, "", -1));
+    move_state_locked(XferState::kCancelling);
+    cancelled_.store(true, std::memory_order_release);
     const uint64_t one = 1;
     if (cancel_fd_ >= 0 && ::write(cancel_fd_, &one, sizeof one) < 0) {
       // An eventfd write only fails on counter overflow; the fd stays readable either way.
     }
   }
-  post(Message(MsgType::kCancel, "", -1));
-  set_state(XferState::kCancelling);
   for (Element* e : chain_) e->unblock();
-  set_state(XferState::kCancelled);
+  set_state(XferState::kCancelled);  // finalize() posts it first if it gets there before us
   const uint64_t ticket = ticket_.load();
   if (ticket != 0 && WorkerPool::instance().withdraw(ticket)) finalize();
 }
@@ -237,6 +244,7 @@ void Transfer::finalize() {
              .set("bytes_out", static_cast<int64_t>(e->bytes_out()))
              .set("busy", static_cast<double>(e->busy_ns()) / 1e9));
   }
+  set_state(XferState::kCancelled);  // if a cancel is still on its way out of cancel_locked()
   set_state(XferState::kDone);
   sink_->post(Message(MsgType::kDone, "", -1));
   done_posted_.store(true, std::memory_order_release);

@@ -63,6 +63,7 @@ class Transfer : public std::enable_shared_from_this<Transfer> {
   void finalize();
   void cancel_locked();
   void set_state(XferState s);
+  void move_state_locked(XferState s);
   void post_progress(uint64_t now_ns);
 
   std::vector<std::unique_ptr<Element>> user_;

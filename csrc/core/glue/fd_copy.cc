@@ -1,5 +1,7 @@
 // fd → fd on one thread: the kernel moves the bytes (copy_file_range between files, splice when a
 // pipe is involved), with read/write through a pooled block as the fallback.
+#include <cerrno>
+
 #include "../fdio.h"
 #include "glue.h"
 
@@ -17,7 +19,12 @@ class FdCopyGlue final : public GlueBase {
                                  count_in(n);
                                  count_out(n);
                                });
-    if (r.status == IoStatus::kError) report_io("copy", nullptr, r.err);
+    // copy_fd cannot tell which side failed; EPIPE and ENOSPC are the output's, the rest the input's.
+    if (r.status == IoStatus::kError) {
+      const bool out_side = r.err == EPIPE || r.err == ENOSPC || r.err == EDQUOT || r.err == EFBIG;
+      if (!(r.err == EPIPE && downstream()->reports_early_close()))
+        report_io(out_side ? "write" : "read", out_side ? downstream() : upstream(), r.err);
+    }
     in_done();
     out_done();
   }

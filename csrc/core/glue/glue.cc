@@ -1,6 +1,7 @@
 #include "glue.h"
 
 #include <fcntl.h>
+#include <cerrno>
 #include <unistd.h>
 
 #include "../fdio.h"
@@ -89,7 +90,10 @@ int GlueBase::in_fd() const { return pair_.in == Mech::kReadFd ? upstream()->out
 int GlueBase::out_fd() const { return pair_.out == Mech::kWriteFd ? downstream()->input_fd() : out_w_.load(); }
 
 void GlueBase::report_io(const char* what, Element* peer, int err) {
-  fail(sys_error(std::string(what) + (peer ? " " + peer->name() : std::string()), err));
+  // The fd belongs to the neighbour: the error is its own ("dest-file#3: write /x.tmp: ENOSPC").
+  if (!peer) return fail(sys_error(what, err));
+  const std::string label = peer->fd_label();
+  fail_as(peer, sys_error(label.empty() ? std::string(what) : std::string(what) + " " + label, err));
 }
 
 BlockRef GlueBase::read_block() {
@@ -106,7 +110,7 @@ BlockRef GlueBase::read_block() {
     count_in(r.n);
     return b;
   }
-  if (r.status == IoStatus::kError) report_io("read from", upstream(), r.err);
+  if (r.status == IoStatus::kError) report_io("read", upstream(), r.err);
   in_done();
   return {};
 }
@@ -129,7 +133,8 @@ bool GlueBase::write_block(const BlockRef& b) {
     count_out(r.n);
     return true;
   }
-  if (r.status == IoStatus::kError) report_io("write to", downstream(), r.err);
+  if (r.status == IoStatus::kError && !(r.err == EPIPE && downstream()->reports_early_close()))
+    report_io("write", downstream(), r.err);
   return false;
 }
 

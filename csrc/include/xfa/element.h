@@ -137,6 +137,14 @@ class Element {
   // close(): a worker, last call before destruction: close fds, reap children. Always called.
   virtual void close() {}
 
+  // What the element's fd is, for errors a glue reports on its behalf ("fd 7", "/srv/x.tmp").
+  // Any thread.
+  virtual std::string fd_label() const { return ""; }
+
+  // True when the element itself reports an early close of its input (a process element judges
+  // its child's exit status): a writer that gets EPIPE then stops quietly instead of failing.
+  virtual bool reports_early_close() const { return false; }
+
   // Bytes the element keeps for the caller, readable after `done` (dest-buffer). Main thread.
   virtual const std::vector<uint8_t>* result_bytes() const { return nullptr; }
 
@@ -155,6 +163,8 @@ class Element {
   int cancel_fd() const;
   // Report the failure (first one wins), then cancel the transfer. Any thread.
   void fail(Error e);
+  // The same, attributed to another element (a glue reporting a neighbour's fd error).
+  void fail_as(const Element* who, Error e);
   void post(Message m);
   Message msg(MsgType t) const { return Message(t, name_, index_); }
   BlockRef alloc_block();
