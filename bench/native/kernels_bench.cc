@@ -1,8 +1,8 @@
 // Standalone correctness check and micro-benchmark for the two byte kernels of csrc/core:
 // lcg_fill (Amanda's simpleprng) and crc32c_update. Not part of the CMake build:
 //
-//   g++ -O2 -I csrc/core -I csrc/include bench/native/kernels_bench.cc \
-//       csrc/core/lcg.cc csrc/core/crc32c.cc -o /tmp/kernels_bench
+//   g++ -O2 -I csrc/core -I csrc/include bench/native/kernels_bench.cc csrc/core/lcg.cc
+//       csrc/core/crc32c.cc -o /tmp/kernels_bench
 //   /tmp/kernels_bench check          # vectors + random lengths/offsets/splits vs bytewise reference
 //   /tmp/kernels_bench bench [runs]   # MB/s medians, 256 KiB buffers (also 4 KiB and 1 MiB)
 //
