@@ -1,7 +1,8 @@
 // CRC32C (Castagnoli, reflected polynomial 0x82F63B78, init and final xor 0xFFFFFFFF), the CRC
 // Amanda computes all along its pipelines and stores as "%08x:%d" (crc:size).
-// Uses the SSE4.2 crc32 instruction when the CPU has it (checked once at run time), otherwise a
-// slicing-by-8 table. Pure functions; any thread.
+// Uses the SSE4.2 crc32 instruction when the CPU has it (checked once at run time) on three
+// interleaved streams combined with zero-shift tables, otherwise a slicing-by-8 table
+// (XFA_CRC32C_KERNEL=table forces it, for tests). Pure functions; any thread.
 #pragma once
 
 #include <cstddef>

@@ -2,8 +2,10 @@
 // 8 bits of the next state; the seed must be non-zero. Used by source-random and dest-null's
 // verification, so xfa reproduces Amanda's test vectors (Random(4096, 42) starts 40 16 93 38).
 //
-// Fast: 16 independent lanes each jump 16 states at a time (s' = A^16 s + C16), so the multiplies
-// do not depend on each other and vectorise. Pure functions; any thread.
+// Fast: L independent lanes each jump L states at a time (s' = A^L s + C_L), so the multiplies do
+// not depend on each other; kernel picked once at run time: AVX-512 (F/BW/VBMI, 256 lanes), AVX2
+// (128 lanes) or portable C (32 lanes). Any chunking of a stream gives the same bytes. Pure
+// functions; any thread. XFA_LCG_KERNEL=avx2|portable forces a kernel (tests, benchmarks).
 #pragma once
 
 #include <cstddef>
