@@ -1,0 +1,5 @@
+/** Entry point of the `xfa` command (bin/xfa.js imports this). */
+import { runCli } from './cli.js';
+import { processIo } from './io.js';
+
+process.exitCode = await runCli(process.argv.slice(2), processIo());

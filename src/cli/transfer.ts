@@ -1,0 +1,154 @@
+/**
+ * `xfa run` and `xfa launch`: pipeline text to a running transfer, its messages to the
+ * terminal, signals to a clean cancel, and the outcome to an exit status.
+ */
+import { statSync } from 'node:fs';
+import { constants } from 'node:os';
+import type { ElementInfo } from '../element-info.js';
+import { DslError, linearChain, parsePipeline, type CompiledElement } from '../dsl/index.js';
+import type { XferMessage } from '../messages.js';
+import { parseSize } from '../props.js';
+import { registry } from '../registry.js';
+import { Xfer, XferError, type XferResult } from '../xfer.js';
+import type { TransferArgs } from './args.js';
+import { Exit, type Io } from './io.js';
+import { Reporter, type ProgressMode, type ReportOptions } from './reporter.js';
+
+/** Variables for ${NAME}: --set first, then the environment. */
+export function pipelineVars(env: Io['env'], sets: Readonly<Record<string, string>>): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) vars[k] = v;
+  return { ...vars, ...sets };
+}
+
+function lengthProp(info: ElementInfo, el: CompiledElement): number | undefined {
+  const spec = info.props.find((p) => p.name === 'length' && p.type === 'size');
+  if (!spec) return undefined;
+  const given = el.props.length;
+  if (typeof given === 'number') return given;
+  return spec.default === undefined ? undefined : parseSize(spec.default);
+}
+
+function fileSize(path: unknown): number | undefined {
+  if (typeof path !== 'string') return undefined;
+  try {
+    const st = statSync(path);
+    return st.isFile() ? st.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What the source will produce, when that can be known before it runs: a `length` size property
+ * (0 means endless: unknown) or the size of source-file's regular file.
+ */
+export function sourceTotal(source: CompiledElement): number | undefined {
+  const info = registry.find(source.name);
+  const length = info ? lengthProp(info, source) : undefined;
+  if (length !== undefined) return length > 0 ? length : undefined;
+  return source.name === 'source-file' ? fileSize(source.props.path) : undefined;
+}
+
+function progressMode(args: TransferArgs, tty: boolean): ProgressMode {
+  if (args.json || args.quiet) return 'off';
+  if (tty) return 'tty';
+  return args.progress ? 'log' : 'off';
+}
+
+/** The engine's progress interval: none when nobody looks, once a second in a log. */
+function progressMs(mode: ProgressMode, json: boolean): number {
+  if (json || mode === 'tty') return 250;
+  return mode === 'log' ? 1000 : 0;
+}
+
+function reportOptions(args: TransferArgs, io: Io, elements: readonly CompiledElement[], file: string | undefined): ReportOptions {
+  const where = (index: number): string => {
+    const pos = elements[index]?.pos;
+    return file !== undefined && pos ? `${file}:${pos.line}:${pos.col}: ` : '';
+  };
+  return {
+    json: args.json,
+    progress: progressMode(args, io.tty),
+    verbose: args.verbose,
+    summary: !args.json && !args.quiet && (io.tty || args.verbose),
+    total: elements[0] ? sourceTotal(elements[0]) : undefined,
+    where,
+  };
+}
+
+/** Compiles the text; a DslError is printed with its caret and becomes undefined. */
+function compilePipeline(text: string, file: string | undefined, args: TransferArgs, io: Io): CompiledElement[] | undefined {
+  try {
+    const compiled = parsePipeline(text, { file, vars: pipelineVars(io.env, args.sets), lookup: registry });
+    return linearChain(compiled);
+  } catch (e) {
+    if (!(e instanceof DslError)) throw e;
+    io.err(`${e.format()}\n`);
+    return undefined;
+  }
+}
+
+type Signal = 'SIGINT' | 'SIGTERM';
+const SIGNALS: readonly Signal[] = ['SIGINT', 'SIGTERM'];
+
+/** Routes SIGINT and SIGTERM to `on` (instead of killing the process) until the returned undo. */
+function trapSignals(on: (signal: Signal) => void): () => void {
+  const handlers = SIGNALS.map((signal) => {
+    const handler = (): void => on(signal);
+    process.on(signal, handler);
+    return { signal, handler };
+  });
+  return () => handlers.forEach(({ signal, handler }) => process.off(signal, handler));
+}
+
+/** Runs the transfer to its `done`; the first signal cancels it, later ones only wait. */
+async function runToDone(xfer: Xfer, reporter: Reporter): Promise<{ result?: XferResult; signal?: Signal }> {
+  let signal: Signal | undefined;
+  const untrap = trapSignals((s) => {
+    signal ??= s;
+    reporter.interrupted(s);
+    xfer.cancel();
+  });
+  try {
+    xfer.start();
+    return { result: await xfer.done, signal };
+  } catch (e) {
+    if (!(e instanceof XferError)) throw e;
+    return { signal };
+  } finally {
+    untrap();
+  }
+}
+
+function exitStatus(outcome: { result?: XferResult; signal?: Signal }): number {
+  if (outcome.result) return Exit.ok;
+  if (outcome.signal) return 128 + constants.signals[outcome.signal];
+  return Exit.failed;
+}
+
+/** Builds the transfer; an element that cannot be set up (a bad fd...) is a failed transfer. */
+function createXfer(elements: readonly CompiledElement[], opts: ReportOptions, io: Io): Xfer | undefined {
+  const specs = elements.map((e) => ({ name: e.name, props: e.props }));
+  try {
+    return new Xfer(specs, { progressMs: progressMs(opts.progress, opts.json) });
+  } catch (e) {
+    io.err(`xfa: ${e instanceof Error ? e.message : String(e)}\n`);
+    return undefined;
+  }
+}
+
+/** Runs pipeline text (from FILE, or the command line when file is undefined); returns the exit status. */
+export async function runPipeline(text: string, file: string | undefined, args: TransferArgs, io: Io): Promise<number> {
+  const elements = compilePipeline(text, file, args, io);
+  if (!elements) return Exit.usage;
+  const opts = reportOptions(args, io, elements, file);
+  const xfer = createXfer(elements, opts, io);
+  if (!xfer) return Exit.failed;
+  const reporter = new Reporter(io, opts);
+  xfer.on('message', (m: XferMessage) => reporter.message(m));
+  const outcome = await runToDone(xfer, reporter);
+  if (outcome.result) reporter.succeeded(outcome.result.stats);
+  else reporter.failed();
+  return exitStatus(outcome);
+}
