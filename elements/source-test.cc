@@ -21,7 +21,7 @@ class SourceTest final : public Element {
  public:
   explicit SourceTest(const Props& p)
       : Element("source-test"), mech_(parse_test_mech(p.get_string("mech", "PULL_BUFFER"))),
-        remaining_(p.get_int("length", 1 << 20)), state_(static_cast<uint32_t>(p.get_int("seed", 1))),
+        remaining_(p.get_int("length", 1 << 20)), endless_(remaining_ == 0), state_(static_cast<uint32_t>(p.get_int("seed", 1))),
         rng_(static_cast<uint32_t>(p.get_int("chunk-seed", 1))), max_chunk_(static_cast<size_t>(p.get_int("max-chunk", 100000))) {
     if (state_ == 0) throw std::invalid_argument("property \"seed\" must be non-zero");
   }
@@ -69,10 +69,11 @@ class SourceTest final : public Element {
 
  private:
   BlockRef next() {
-    if (remaining_ <= 0) return {};
+    if (!endless_ && remaining_ <= 0) return {};
     BlockRef b = alloc_block();
     const size_t cap = std::min(b->capacity(), max_chunk_);
-    const size_t n = std::min<int64_t>(remaining_, std::uniform_int_distribution<size_t>(1, cap)(rng_));
+    size_t n = std::uniform_int_distribution<size_t>(1, cap)(rng_);
+    if (!endless_) n = std::min<int64_t>(remaining_, n);
     lcg_fill(state_, b->data(), n);
     b->set_size(n);
     remaining_ -= static_cast<int64_t>(n);
@@ -82,6 +83,7 @@ class SourceTest final : public Element {
 
   const Mech mech_;
   int64_t remaining_;
+  const bool endless_;
   uint32_t state_;
   std::mt19937 rng_;
   const size_t max_chunk_;
@@ -95,7 +97,7 @@ const bool registered = register_element({
     "Produces the source-random stream for `seed` through the mechanism `mech`, in chunk sizes drawn "
     "from a generator seeded by chunk-seed. Used to test every glue path.",
     {{"mech", PropType::kString, "PULL_BUFFER", 0, -1, false, "READFD, WRITEFD, PULL_BUFFER or PUSH_BUFFER"},
-     {"length", PropType::kSize, "1MiB", 0, 9.0e18, false, "bytes to produce"},
+     {"length", PropType::kSize, "1MiB", 0, 9.0e18, false, "bytes to produce; 0 = endless"},
      {"seed", PropType::kInt, "1", 1, 4294967295.0, false, "LCG seed"},
      {"chunk-seed", PropType::kInt, "1", 0, 4294967295.0, false, "seed of the chunk-size generator"},
      {"max-chunk", PropType::kSize, "100000", 1, 1073741824.0, false, "largest chunk"}},
