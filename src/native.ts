@@ -55,6 +55,8 @@ export interface NativeAddon {
   ) => NativeTransfer;
   linkPreview(specs: NativeSpec[]): NativeLinkPreview;
   gluePairs(): ElementInfo['pairs'];
+  /** Tests: link raw pair tables (see csrc/core/linker.h). */
+  linkTables(tables: ElementInfo['pairs'][], forceGlue?: boolean): NativeLinkPreview;
   poolStats(): NativePoolStats;
   crc32c(data: Buffer): string;
 }

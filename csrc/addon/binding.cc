@@ -194,6 +194,48 @@ Napi::Value LinkPreview(const Napi::CallbackInfo& info) {
   return out;
 }
 
+Mech mech_from_name(const std::string& s) {
+  for (int m = 0; m < kMechCount; ++m)
+    if (s == mech_name(static_cast<Mech>(m))) return static_cast<Mech>(m);
+  throw std::invalid_argument("unknown mechanism " + s);
+}
+
+// Links arbitrary pair tables (tests compare the DP with a brute-force search):
+// linkTables([[{in, out, copies, allocs, threads}, ...], ...]) → {cost, steps} | {error}
+Napi::Value LinkTables(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array tables = info[0].As<Napi::Array>();
+  std::vector<MechPairs> pairs;
+  std::vector<std::string> names;
+  for (uint32_t i = 0; i < tables.Length(); ++i) {
+    Napi::Array t = tables.Get(i).As<Napi::Array>();
+    MechPairs ps;
+    for (uint32_t j = 0; j < t.Length(); ++j) {
+      Napi::Object o = t.Get(j).As<Napi::Object>();
+      ps.push_back({mech_from_name(o.Get("in").ToString()), mech_from_name(o.Get("out").ToString()),
+                    o.Get("copies").ToNumber().Uint32Value(), o.Get("allocs").ToNumber().Uint32Value(),
+                    o.Get("threads").ToNumber().Uint32Value()});
+    }
+    pairs.push_back(ps);
+    names.push_back("e" + std::to_string(i + 1));
+  }
+  Napi::Object out = Napi::Object::New(env);
+  auto linked = link_chain(pairs, names, glue_pairs(), info[1].ToBoolean().Value());
+  if (const auto* err = std::get_if<xfa::Error>(&linked)) {
+    out.Set("error", err->detail);
+    return out;
+  }
+  const auto& lk = std::get<xfa::Linkage>(linked);
+  Napi::Object cost = Napi::Object::New(env);
+  cost.Set("copies", lk.cost.copies);
+  cost.Set("allocs", lk.cost.allocs);
+  cost.Set("threads", lk.cost.threads);
+  cost.Set("glues", lk.cost.glues);
+  out.Set("cost", cost);
+  out.Set("linkage", lk.describe(names));
+  return out;
+}
+
 Napi::Value GluePairs(const Napi::CallbackInfo& info) { return pairs_to_js(info.Env(), glue_pairs()); }
 
 Napi::Value PoolStats(const Napi::CallbackInfo& info) {
@@ -223,6 +265,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Transfer", JsTransfer::Init(env));
   exports.Set("linkPreview", Napi::Function::New(env, LinkPreview));
   exports.Set("gluePairs", Napi::Function::New(env, GluePairs));
+  exports.Set("linkTables", Napi::Function::New(env, LinkTables));
   exports.Set("poolStats", Napi::Function::New(env, PoolStats));
   exports.Set("crc32c", Napi::Function::New(env, Crc32c));
   return exports;
