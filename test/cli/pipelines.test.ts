@@ -1,0 +1,86 @@
+/**
+ * Every file in pipelines/ is parsed and run here, with small data in a scratch directory, and
+ * its result checked. A new pipeline file without a case below fails the first test.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { jsonLines, ROOT, scratch, xfa } from './helpers.js';
+
+const DIR = join(ROOT, 'pipelines');
+const FILES = readdirSync(DIR).filter((f) => f.endsWith('.xfa')).sort();
+
+/** A small tree with a subdirectory, an empty file, binary data and a name with a blank. */
+function makeTree(root: string): void {
+  mkdirSync(join(root, 'sub dir', 'deeper'), { recursive: true });
+  writeFileSync(join(root, 'a.txt'), 'hello\n'.repeat(1000));
+  writeFileSync(join(root, 'empty'), '');
+  writeFileSync(join(root, 'sub dir', 'deeper', 'bin'), Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 31) & 0xff)));
+}
+
+function sameTree(a: string, b: string): void {
+  expect(execFileSync('diff', ['-r', a, b], { encoding: 'utf8' })).toBe('');
+}
+
+async function runFile(file: string, sets: Record<string, string>, extra: string[] = []): Promise<Awaited<ReturnType<typeof xfa>>> {
+  const args = ['run', join(DIR, file), ...Object.entries(sets).flatMap(([k, v]) => ['--set', `${k}=${v}`]), ...extra];
+  const out = await xfa(args);
+  expect(out.code, out.stderr).toBe(0);
+  return out;
+}
+
+const CASES: Record<string, () => Promise<void>> = {
+  'backup-dir.xfa': async () => {
+    const dir = scratch();
+    const src = join(dir, 'my src');
+    makeTree(src);
+    await runFile('backup-dir.xfa', { SRC: src, DEST: join(dir, 'b.tar.gz') });
+    expect(readdirSync(dir).sort()).toEqual(['b.tar.gz', 'my src']);
+    const restored = join(dir, 'check');
+    mkdirSync(restored);
+    execFileSync('tar', ['-xzf', join(dir, 'b.tar.gz'), '-C', restored]);
+    sameTree(src, restored);
+  },
+  'restore-dir.xfa': async () => {
+    const dir = scratch();
+    const src = join(dir, 'src');
+    makeTree(src);
+    execFileSync('tar', ['-czf', join(dir, 'a.tar.gz'), '-C', src, '.']);
+    const dest = join(dir, 'dest dir');
+    mkdirSync(dest);
+    await runFile('restore-dir.xfa', { SRC: join(dir, 'a.tar.gz'), DEST: dest });
+    sameTree(src, dest);
+  },
+  'copy-file.xfa': async () => {
+    const dir = scratch();
+    const data = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) & 0xff));
+    writeFileSync(join(dir, 'in'), data);
+    const out = await runFile('copy-file.xfa', { SRC: join(dir, 'in'), DEST: join(dir, 'out'), SYNC: 'no' }, ['--json']);
+    expect(readFileSync(join(dir, 'out')).equals(data)).toBe(true);
+    expect(jsonLines(out.stdout)).toContainEqual(expect.objectContaining({ type: 'crc', size: data.length }));
+    expect(readdirSync(dir).sort()).toEqual(['in', 'out']);
+  },
+  'verify-random.xfa': async () => {
+    const out = await runFile('verify-random.xfa', { LENGTH: '8MiB', SEED: '7' }, ['--json']);
+    const crcs = jsonLines(out.stdout).filter((m) => m.type === 'crc');
+    expect(crcs.map((m) => m.size)).toEqual([8 << 20, 8 << 20]);
+    expect(crcs[0].crc).toBe(crcs[1].crc);
+  },
+};
+
+describe('pipelines/*.xfa', () => {
+  it('has a test case for every pipeline file, and every file documents how to run it', () => {
+    expect(FILES.length).toBeGreaterThanOrEqual(4);
+    expect(Object.keys(CASES).sort()).toEqual(FILES);
+    for (const f of FILES) expect(readFileSync(join(DIR, f), 'utf8'), f).toContain(`xfa run pipelines/${f}`);
+  });
+
+  for (const file of FILES) {
+    it(`runs ${file}`, async () => {
+      const run = CASES[file];
+      expect(run, `no test case for ${file}`).toBeDefined();
+      await run();
+    });
+  }
+});
