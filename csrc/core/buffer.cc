@@ -68,6 +68,8 @@ BlockRef BlockPool::acquire() {
     ++outstanding_;
   }
   b->size_ = 0;
+  b->slice_ = 0;
+  b->slice_end_ = false;
   return BlockRef(b);
 }
 

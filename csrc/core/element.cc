@@ -62,6 +62,16 @@ void Element::fail_as(const Element* who, Error e) {
   if (xfer_) xfer_->fail(who, std::move(e));
 }
 
+void Element::post_slice(uint64_t slice, uint64_t in_offset, uint64_t in_length, uint64_t out_offset,
+                         uint64_t out_length) {
+  post(msg(MsgType::kSlice)
+           .set("slice", static_cast<int64_t>(slice))
+           .set("in_offset", static_cast<int64_t>(in_offset))
+           .set("in_length", static_cast<int64_t>(in_length))
+           .set("out_offset", static_cast<int64_t>(out_offset))
+           .set("out_length", static_cast<int64_t>(out_length)));
+}
+
 void Element::post(Message m) {
   if (xfer_) xfer_->post(std::move(m));
 }

@@ -28,6 +28,17 @@ class Block {
   size_t size() const { return size_; }
   void set_size(size_t n) { size_ = n <= capacity_ ? n : capacity_; }
 
+  // Slices (DESIGN.md §4): the stream on a buffer edge is cut into numbered slices, and a block
+  // never spans two of them. `slice` is the number of the slice the block belongs to; the last
+  // block of a slice has slice_end set. A stream whose producer does not cut has slice 0 and no
+  // ends until EOF (EOF also ends the current slice). fd edges carry no slice marks.
+  uint64_t slice() const { return slice_; }
+  bool slice_end() const { return slice_end_; }
+  void set_slice(uint64_t n, bool end) {
+    slice_ = n;
+    slice_end_ = end;
+  }
+
  private:
   friend class BlockPool;
   friend class BlockRef;
@@ -36,6 +47,8 @@ class Block {
   uint8_t* data_;
   size_t capacity_;
   size_t size_ = 0;
+  uint64_t slice_ = 0;
+  bool slice_end_ = false;
   std::atomic<int> refs_{0};
 };
 

@@ -167,6 +167,9 @@ class Element {
   void fail_as(const Element* who, Error e);
   void post(Message m);
   Message msg(MsgType t) const { return Message(t, name_, index_); }
+  // A `slice` message: input slice `slice` [in_offset, +in_length) became output bytes
+  // [out_offset, +out_length) of this element.
+  void post_slice(uint64_t slice, uint64_t in_offset, uint64_t in_length, uint64_t out_offset, uint64_t out_length);
   BlockRef alloc_block();
 
   // Byte counters for progress and stats; the element calls them for its own data.
