@@ -166,19 +166,10 @@ class JsTransfer : public Napi::ObjectWrap<JsTransfer> {
   std::shared_ptr<Transfer> xfer_;
 };
 
-// Links a chain without running it: {linkage, cost} or {error}. For `xfa inspect` and tests.
-Napi::Value LinkPreview(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Array specs = info[0].As<Napi::Array>();
-  std::vector<MechPairs> pairs;
-  std::vector<std::string> names;
-  for (uint32_t i = 0; i < specs.Length(); ++i) {
-    auto e = element_from_js(env, specs.Get(i).As<Napi::Object>());
-    pairs.push_back(e->mech_pairs());
-    names.push_back(e->kind() + "#" + std::to_string(i + 1));
-  }
+// {linkage, cost: {copies, allocs, threads, glues}} or {error}
+Napi::Object link_result_to_js(Napi::Env env, const std::variant<xfa::Linkage, xfa::Error>& linked,
+                               const std::vector<std::string>& names) {
   Napi::Object out = Napi::Object::New(env);
-  auto linked = link_chain(pairs, names, glue_pairs());
   if (const auto* err = std::get_if<xfa::Error>(&linked)) {
     out.Set("error", err->detail.empty() ? err->to_string() : err->detail);
     return out;
@@ -192,6 +183,20 @@ Napi::Value LinkPreview(const Napi::CallbackInfo& info) {
   cost.Set("glues", lk.cost.glues);
   out.Set("cost", cost);
   return out;
+}
+
+// Links a chain without running it: {linkage, cost} or {error}. For `xfa inspect` and tests.
+Napi::Value LinkPreview(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array specs = info[0].As<Napi::Array>();
+  std::vector<MechPairs> pairs;
+  std::vector<std::string> names;
+  for (uint32_t i = 0; i < specs.Length(); ++i) {
+    auto e = element_from_js(env, specs.Get(i).As<Napi::Object>());
+    pairs.push_back(e->mech_pairs());
+    names.push_back(e->kind() + "#" + std::to_string(i + 1));
+  }
+  return link_result_to_js(env, link_chain(pairs, names, glue_pairs()), names);
 }
 
 Mech mech_from_name(const std::string& s) {
@@ -219,21 +224,7 @@ Napi::Value LinkTables(const Napi::CallbackInfo& info) {
     pairs.push_back(ps);
     names.push_back("e" + std::to_string(i + 1));
   }
-  Napi::Object out = Napi::Object::New(env);
-  auto linked = link_chain(pairs, names, glue_pairs(), info[1].ToBoolean().Value());
-  if (const auto* err = std::get_if<xfa::Error>(&linked)) {
-    out.Set("error", err->detail);
-    return out;
-  }
-  const auto& lk = std::get<xfa::Linkage>(linked);
-  Napi::Object cost = Napi::Object::New(env);
-  cost.Set("copies", lk.cost.copies);
-  cost.Set("allocs", lk.cost.allocs);
-  cost.Set("threads", lk.cost.threads);
-  cost.Set("glues", lk.cost.glues);
-  out.Set("cost", cost);
-  out.Set("linkage", lk.describe(names));
-  return out;
+  return link_result_to_js(env, link_chain(pairs, names, glue_pairs(), info[1].ToBoolean().Value()), names);
 }
 
 Napi::Value GluePairs(const Napi::CallbackInfo& info) { return pairs_to_js(info.Env(), glue_pairs()); }
