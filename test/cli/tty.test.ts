@@ -33,7 +33,7 @@ describe('on a terminal', () => {
   });
 
   it('redraws a progress line with size, percentage, rate and ETA, and Ctrl-C cancels', () => {
-    const cmd = `timeout --preserve-status -s INT 2 ${xfaCmd('launch', 'source-random length=1TiB seed=2 ! filter-crc ! dest-null')}; echo "status=$?"`;
+    const cmd = `timeout --preserve-status -s INT 4 ${xfaCmd('launch', 'source-random length=1TiB seed=2 ! filter-crc ! dest-null')}; echo "status=$?"`;
     const { output } = onTty(cmd);
     expect(output).toMatch(/\r[\d.]+ [KMGT]?i?B \/ 1\.0 TiB {2}\d+% {2}[\d.]+ [KMGT]?i?B\/s {2}ETA [\d:]+\x1b\[K/);
     expect(output).toContain('xfa: transfer cancelled (SIGINT)');
@@ -42,7 +42,7 @@ describe('on a terminal', () => {
   });
 
   it('shows one progress line per element with --verbose, and --quiet shows nothing', () => {
-    const verbose = onTty(`timeout --preserve-status -s INT 2 ${xfaCmd('launch', '-v', 'source-random length=0 seed=2 ! filter-crc ! dest-null')} 2>/dev/null`);
+    const verbose = onTty(`timeout --preserve-status -s INT 4 ${xfaCmd('launch', '-v', 'source-random length=0 seed=2 ! filter-crc ! dest-null')} 2>/dev/null`);
     for (const elt of ['source-random#1', 'filter-crc#2', 'dest-null#3']) {
       expect(verbose.output).toMatch(new RegExp(`\\n {2}${elt} +in [\\d.]+ [KMGT]?i?B +out [\\d.]+ [KMGT]?i?B +[\\d.]+ [KMGT]?i?B/s\\x1b\\[K`));
     }
