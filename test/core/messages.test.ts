@@ -67,3 +67,16 @@ describe('messages', () => {
     expect(states(messages)).toEqual(['START', 'RUNNING', 'DONE']);
   });
 });
+
+describe('byte accounting across fd links', () => {
+  it('glue credits the fd-linked neighbours: source-file and dest-file report their bytes', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const d = mkdtempSync(join(tmpdir(), 'xfa-count-'));
+    writeFileSync(join(d, 'in'), Buffer.alloc(3_000_001, 7));
+    const { messages } = await runClean([element('source-file', { path: join(d, 'in') }), element('dest-file', { path: join(d, 'out') })]);
+    const stats = messages.filter((m): m is StatsMessage => m.type === 'stats').map((s) => [s.elt, s.bytesIn, s.bytesOut]);
+    expect(stats).toEqual([['source-file#1', 0, 3_000_001], ['dest-file#2', 3_000_001, 0]]);
+  });
+});

@@ -18,6 +18,8 @@ class FdCopyGlue final : public GlueBase {
                                [this](uint64_t n) {
                                  count_in(n);
                                  count_out(n);
+                                 credit_upstream(n);
+                                 credit_downstream(n);
                                });
     // copy_fd cannot tell which side failed; EPIPE and ENOSPC are the output's, the rest the input's.
     if (r.status == IoStatus::kError) {

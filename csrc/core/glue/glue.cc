@@ -108,11 +108,22 @@ BlockRef GlueBase::read_block() {
   if (r.status == IoStatus::kOk) {
     b->set_size(r.n);
     count_in(r.n);
+    credit_upstream(r.n);
     return b;
   }
   if (r.status == IoStatus::kError) report_io("read", upstream(), r.err);
   in_done();
   return {};
+}
+
+// An element whose output is an fd (READFD) never sees its bytes move, nor one whose input is an
+// fd (WRITEFD): the glue that moves them counts them for it, so progress and stats are complete.
+void GlueBase::credit_upstream(uint64_t n) {
+  if (pair_.in == Mech::kReadFd) upstream()->count_out(n);
+}
+
+void GlueBase::credit_downstream(uint64_t n) {
+  if (pair_.out == Mech::kWriteFd) downstream()->count_in(n);
 }
 
 void GlueBase::in_done() {
@@ -131,6 +142,7 @@ bool GlueBase::write_block(const BlockRef& b) {
   const IoResult r = write_all(out_fd(), b->data(), b->size(), cancel_fd());
   if (r.status == IoStatus::kOk) {
     count_out(r.n);
+    credit_downstream(r.n);
     return true;
   }
   if (r.status == IoStatus::kError && !(r.err == EPIPE && downstream()->reports_early_close()))

@@ -48,6 +48,8 @@ class GlueBase : public Element {
   bool write_block(const BlockRef& b);
   void out_done();
   void report_io(const char* what, Element* peer, int err);
+  void credit_upstream(uint64_t n);
+  void credit_downstream(uint64_t n);
 
   MechPair pair_;
 
