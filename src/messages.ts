@@ -96,10 +96,17 @@ export interface SliceMessage extends Base {
 export interface ObjectMessage extends Base {
   type: 'object';
   path: string;
+  /** file, dir, symlink, hardlink, sparse, chardev, blockdev, fifo, label, continuation, unknown */
   objectType: string;
+  /** Bytes of data stored in the stream (0 for links and directories). */
   size: number;
+  /** Offset of the member's first header (its extension headers included). */
   headerOffset: number;
   dataOffset: number;
+  /** Links: what they point to (hard links name an earlier member). */
+  linkTarget?: string;
+  /** Sparse files: the logical file size. */
+  realSize?: number;
 }
 export interface LinkageMessage extends Base {
   type: 'linkage';
