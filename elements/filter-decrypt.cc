@@ -104,6 +104,12 @@ class FilterDecrypt final : public Element {
   // The operation a frame-level error is about: the slice we expect next, or the end frame.
   std::string next_op() const { return has_next() ? "decrypt slice " + std::to_string(next_) : "read end frame"; }
 
+  // Where an unreadable frame header sits: between slices of the whole stream, or before a requested one.
+  std::string frame_op() const {
+    if (partial_) return next_op();
+    return seen_ == 0 ? "read the frame of slice 0" : "read the frame after slice " + std::to_string(seen_ - 1);
+  }
+
   bool has_next() const { return !partial_ || rix_ < ranges_.size(); }
   void advance() {
     ++seen_;
@@ -205,7 +211,7 @@ class FilterDecrypt final : public Element {
   void on_frame_magic() {
     if (std::memcmp(acc_.data(), kFrameMagic, 4) == 0) return expect(St::kFrameSlice, 8);
     if (std::memcmp(acc_.data(), kEndMagic, 4) == 0) return expect(St::kEnd, kEndLen - 4);
-    error(next_op(), "bad frame magic (corrupted or misaligned data)");
+    error(frame_op(), "bad frame magic (corrupted or misaligned data)");
   }
 
   void on_frame_slice() {
@@ -274,9 +280,13 @@ class FilterDecrypt final : public Element {
     put32(t, kTrailerMark);
     std::memcpy(t + 4, acc_.data(), 12);
     if (!gcm_.begin(slice_, kTrailerIndex, aad_, kIdLen + kFrameHeader + 16) || !gcm_.finish_decrypt(acc_.data() + 12))
-      return error(slice_op(), "slice trailer: authentication failed (corrupted, or chunks missing)");
-    if (get32(acc_.data()) != chunks_ || get64(acc_.data() + 4) != slice_plain_)
-      return error(slice_op(), "slice trailer does not match the chunks read (corrupted)");
+      return error(slice_op(), "slice trailer: authentication failed (corrupted)");
+    const uint32_t k = get32(acc_.data());
+    const uint64_t len = get64(acc_.data() + 4);
+    if (k != chunks_ || len != slice_plain_)
+      return error(slice_op(), "chunks missing: the slice trailer says " + std::to_string(k) + " chunks (" +
+                                   std::to_string(len) + " bytes), read " + std::to_string(chunks_) + " (" +
+                                   std::to_string(slice_plain_) + " bytes)");
     post_slice(slice_, frame_in_, in_pos_ - frame_in_, out_start_, slice_plain_);
     out_.end_slice();
     out_.commit();
@@ -310,7 +320,7 @@ class FilterDecrypt final : public Element {
         if (have_ == 0) return at_frame_boundary();
         [[fallthrough]];
       case St::kFrameSlice:
-        return error(next_op(), "stream truncated in a frame header");
+        return error(frame_op(), "stream truncated in a frame header");
       case St::kChunkLen:
       case St::kChunkData:
       case St::kChunkTag:
