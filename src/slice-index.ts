@@ -86,6 +86,8 @@ const VERSION = 1;
 
 /** Filters that keep every byte where it is (no slice messages needed, nothing to undo). */
 const PASS_THROUGH = new Set(['filter-tar-index', 'filter-crc']);
+/** Filters that report slices whenever data passes. */
+const SLICE_AWARE = new Set(['filter-catenize', 'filter-zstd', 'filter-gzip', 'filter-encrypt']);
 /** Property names never written into an index (it travels with the data). */
 const SECRET = /pass|secret|private|^key$|^key-hex$/i;
 
@@ -119,11 +121,14 @@ export class SliceIndex {
     const posting: number[] = [];
     specs.forEach((s, i) => {
       if (i === 0 || i === specs.length - 1) return;
-      if (!maps[i] && !PASS_THROUGH.has(s.name) && s.name !== 'filter-xor') {
+      // An empty stream has no slices anywhere; otherwise every length-changing filter must report them.
+      if (!maps[i] && !PASS_THROUGH.has(s.name) && s.name !== 'filter-xor' && (!SLICE_AWARE.has(s.name) || maps.some(Boolean))) {
         throw new SliceIndexError(`${s.name}#${i + 1} reports no slices: a restore could not start in the middle of its output`);
       }
-      if (maps[i]) posting.push(i);
+      // Pass-through elements report identity slices: nothing to compose, and a re-slicing filter
+      // further down (slice-size=N) numbers its own slices.
       if (PASS_THROUGH.has(s.name)) return;
+      if (maps[i]) posting.push(i);
       const given = opts.inverse?.[i];
       steps.push({ name: s.name, props: keepable(s.props), inverse: given ? { name: given.name, props: keepable(given.props) } : inverseOf(s) });
     });

@@ -14,7 +14,7 @@
  * (filter-decrypt with slices=…, filter-unzstd, filter-decatenize …), and `tar -x` gets a tar
  * stream that starts at a member header — filter-tar-index slice-on=member cuts slices there, and
  * GNU tar accepts a stream that ends at a member boundary. When slices were cut elsewhere
- * (slice-size=N), `tail -c` and `head -c` trim the native bytes to the member. A hard link brings
+ * (slice-size=N), `dd` trims the native bytes to the member. A hard link brings
  * the member it links to along, so that tar can make the link.
  */
 import { SliceIndex, SliceIndexError, type ByteRange, type ObjectEntry, type SliceEntry } from '../slice-index.js';
@@ -119,7 +119,7 @@ function inverseChain(index: SliceIndex, withProps: RestoreOptions['with'], slic
 
 /**
  * Nothing when every slice starts at a member header and ends at a member's end (slice-on=member
- * cuts so); otherwise `tail -c` and `head -c` trim the native bytes to the one member.
+ * cuts so); otherwise `dd` trims the native bytes to the one member.
  */
 function trimFor(index: SliceIndex, members: ObjectEntry[], slices: SliceEntry[]): ElementSpec[] {
   const starts = new Set(index.objects.map((m) => m.headerOffset));
@@ -129,10 +129,12 @@ function trimFor(index: SliceIndex, members: ObjectEntry[], slices: SliceEntry[]
   if (members.length > 1) throw new SliceIndexError('cannot restore a hard link from slices that are not cut at members');
   const span = SliceIndex.span(members[0]);
   const first = slices[0].native;
-  const out: ElementSpec[] = [];
-  if (span.offset > first.offset) out.push(element('filter-process', { argv: ['tail', '-c', `+${span.offset - first.offset + 1}`] }));
-  if (end(span) < end(slices[slices.length - 1].native)) out.push(element('filter-process', { argv: ['head', '-c', String(span.length)] }));
-  return out;
+  // One dd reads past the bytes before the member, copies the member and stops reading: its
+  // upstream then sees an early close, which filter-process reports as dd's business.
+  const skip = span.offset - first.offset;
+  return [element('filter-process', {
+    argv: ['dd', 'iflag=skip_bytes,count_bytes,fullblock', `skip=${skip}`, `count=${span.length}`, 'bs=64K', 'status=none'],
+  })];
 }
 
 const end = (r: ByteRange) => r.offset + r.length;
