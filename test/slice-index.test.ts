@@ -180,6 +180,17 @@ describe('SliceIndex from the stream alone', () => {
     expect(again.data.head).toEqual(b.index.data.head);
   });
 
+  it('reads the slice map of a filter-zstd seekable stream from its seek table alone', async () => {
+    const path = join(dir, 'seek.zst');
+    const b = await backupWithIndex([source(), tarIndex(50_000), element('filter-zstd', { seekable: true }), element('dest-file', { path, sync: false })]);
+    const stored = readFileSync(path).subarray(0, b.dataBytes);
+    const { frames, tableSize } = parseZstdSeekTable(stored.subarray(stored.length - 64 * 1024));
+    const data = b.index.slices.filter((e) => e.native.length > 0);
+    expect(frames.map((f) => [f.decompressed, f.compressed])).toEqual(data.map((e) => [e.native, e.stored]));
+    const lastFrame = frames.at(-1)!;
+    expect(lastFrame.compressed.offset + lastFrame.compressed.length + tableSize).toBe(b.dataBytes);
+  });
+
   it('parses a zstd seek table and rejects a damaged one', () => {
     // Two frames (100 → 40, 50 → 30 bytes), no checksums: 0x184D2A5E, size, entries, footer.
     const t = Buffer.alloc(8 + 16 + 9);
