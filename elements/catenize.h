@@ -12,8 +12,8 @@
 //  40  4  CRC32C of the payload
 //  44  4  CRC32C of header bytes 0..43, so a damaged length is never trusted
 //  48  payload (the filter's output for this slice)
-// A SliceIndex trailer (src/slice-index.ts, magic "\x89XFAIDX\n") may follow the last frame; a
-// sequential reader stops there.
+// A SliceIndex trailer (src/slice-index.ts: a zstd skippable frame, 5D 2A 4D 18 + u32 size, then
+// the magic "\x89XFAIDX\n") may follow the last frame; a sequential reader stops there.
 #pragma once
 
 #include <fcntl.h>
@@ -41,7 +41,8 @@ namespace catenize {
 
 constexpr size_t kHeaderSize = 48;
 constexpr uint8_t kMagic[8] = {0x89, 'X', 'F', 'A', 'C', 'A', 'T', '\n'};
-constexpr uint8_t kIndexMagic[8] = {0x89, 'X', 'F', 'A', 'I', 'D', 'X', '\n'};
+constexpr uint8_t kIndexSkippable[4] = {0x5D, 0x2A, 0x4D, 0x18};  // zstd skippable frame 0x184D2A5D
+constexpr uint8_t kIndexMagic[8] = {0x89, 'X', 'F', 'A', 'I', 'D', 'X', '\n'};  // at offset 8
 constexpr uint16_t kVersion = 1;
 
 struct FrameHeader {

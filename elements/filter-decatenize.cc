@@ -81,7 +81,8 @@ class FilterDecatenize final : public Element {
     const size_t k = std::min(n, kHeaderSize - filled_);
     std::memcpy(hdr_ + filled_, p, k);
     filled_ += k;
-    if (filled_ >= 8 && filled_ - k < 8 && std::memcmp(hdr_, catenize::kIndexMagic, 8) == 0) {
+    if (filled_ >= 16 && filled_ - k < 16 && std::memcmp(hdr_, catenize::kIndexSkippable, 4) == 0 &&
+        std::memcmp(hdr_ + 8, catenize::kIndexMagic, 8) == 0) {
       state_ = State::kTrailer;
       return k;
     }

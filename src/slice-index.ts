@@ -14,12 +14,14 @@
  *     again.slicesForObject(again.object('etc/hosts')!)  // → [{slice, stored…}]
  *
  * Trailer, stored right after the data so that it can be found from the end of the file:
- *   head   16 B  magic "\x89XFAIDX\n", u64 LE payload length
+ *   head   24 B  u32 LE 0x184D2A5D and u32 LE frame size (= trailer size - 8): a zstd skippable
+ *                frame, so `zstd -d` of a seekable backup still decodes it, trailer and all;
+ *                magic "\x89XFAIDX\n"; u64 LE payload length
  *   payload      raw DEFLATE of the index as JSON (columnar arrays: compact, diffable when inflated)
  *   foot   32 B  u64 payload length, u64 data length (= offset of the head), u32 CRC32C of the
  *                payload, u32 version (1), magic "\x89XFAIDX\n"
- * The head's magic lets a sequential reader (filter-decatenize) stop at the trailer; the foot lets
- * a restore find it with two small reads from the end.
+ * The head lets a sequential reader (filter-decatenize) stop at the trailer; the foot lets a
+ * restore find it with two small reads from the end.
  *
  * Without the trailer (lost, or never written) the index can be rebuilt from the stored stream
  * alone: `rebuild()` runs the stored bytes once through the inverse filters and filter-tar-index
@@ -80,7 +82,8 @@ export class SliceIndexError extends Error {
 }
 
 const MAGIC = Buffer.from([0x89, 0x58, 0x46, 0x41, 0x49, 0x44, 0x58, 0x0a]); // \x89XFAIDX\n
-const HEAD = 16;
+const HEAD = 24;
+const SKIPPABLE = 0x184d2a5d;
 const FOOT = 32;
 const VERSION = 1;
 
@@ -206,8 +209,10 @@ export class SliceIndex {
   toTrailer(): Buffer {
     const payload = deflateRawSync(Buffer.from(JSON.stringify(this.toJSON())), { level: 9 });
     const head = Buffer.alloc(HEAD);
-    MAGIC.copy(head, 0);
-    head.writeBigUInt64LE(BigInt(payload.length), 8);
+    head.writeUInt32LE(SKIPPABLE, 0);
+    head.writeUInt32LE(HEAD + payload.length + FOOT - 8, 4);
+    MAGIC.copy(head, 8);
+    head.writeBigUInt64LE(BigInt(payload.length), 16);
     const foot = Buffer.alloc(FOOT);
     foot.writeBigUInt64LE(BigInt(payload.length), 0);
     foot.writeBigUInt64LE(BigInt(this.data.dataLength), 8);
@@ -219,8 +224,8 @@ export class SliceIndex {
 
   /** Parses a whole trailer (as toTrailer() made it). */
   static fromTrailer(buf: Buffer): SliceIndex {
-    if (buf.length < HEAD + FOOT || !buf.subarray(0, 8).equals(MAGIC)) throw new SliceIndexError('no index trailer (magic not found)');
-    const len = Number(buf.readBigUInt64LE(8));
+    if (buf.length < HEAD + FOOT || !isTrailerHead(buf)) throw new SliceIndexError('no index trailer (magic not found)');
+    const len = Number(buf.readBigUInt64LE(16));
     if (len !== buf.length - HEAD - FOOT) throw new SliceIndexError(`index trailer damaged: payload length ${len} does not fit ${buf.length} bytes`);
     const foot = buf.subarray(HEAD + len);
     const payload = buf.subarray(HEAD, HEAD + len);
@@ -314,7 +319,7 @@ export class SliceIndex {
       while (at < size) {
         const { bytesRead: n } = await fh.read(hdr, 0, 48, at);
         bytesRead += n;
-        if (n >= 8 && hdr.subarray(0, 8).equals(MAGIC)) break;  // the index trailer
+        if (n >= 16 && isTrailerHead(hdr)) break;
         const f = n === 48 ? parseCatenizeMarker(hdr) : null;
         if (!f) throw new SliceIndexError(`${path}: no valid restart marker at offset ${at}`);
         if (at + 48 + f.outLength > size) throw new SliceIndexError(`${path}: the frame of slice ${f.slice} at offset ${at} is truncated`);
@@ -324,6 +329,40 @@ export class SliceIndex {
       }
       const steps = filters.filter((f) => !PASS_THROUGH.has(f.name)).map((f) => ({ name: f.name, props: keepable(f.props), inverse: inverseOf(f) }));
       return { index: new SliceIndex({ version: VERSION, filters: steps, slices, objects: [], head: null, dataLength: at }), bytesRead };
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /**
+   * The slice map of a filter-zstd seekable stream from its seek table alone (three small reads
+   * from the end: the trailer's foot if any, the table's footer, the table). Slice i is frame i.
+   */
+  static async scanZstdSeekTable(path: string, filters: ElementSpec[] = []): Promise<{ index: SliceIndex; bytesRead: number }> {
+    const fh = await open(path, 'r');
+    try {
+      const { size } = await fh.stat();
+      let bytesRead = 0;
+      const read = async (n: number, at: number) => {
+        const b = Buffer.alloc(n);
+        const { bytesRead: got } = await fh.read(b, 0, n, at);
+        bytesRead += got;
+        if (got !== n) throw new SliceIndexError(`${path}: short read at offset ${at}`);
+        return b;
+      };
+      const foot = size >= FOOT ? await read(FOOT, size - FOOT) : Buffer.alloc(0);
+      const dataLength = foot.length && foot.subarray(24).equals(MAGIC) ? Number(foot.readBigUInt64LE(8)) : size;
+      if (dataLength < 9) throw new SliceIndexError(`${path}: too short for a zstd seek table`);
+      const footer = await read(9, dataLength - 9);
+      if (footer.readUInt32LE(5) !== 0x8f92eab1) throw new SliceIndexError(`${path}: no zstd seek table at offset ${dataLength} (footer magic not found)`);
+      const entry = footer[4] & 0x80 ? 12 : 8;
+      const tableSize = 8 + footer.readUInt32LE(0) * entry + 9;
+      if (tableSize > dataLength) throw new SliceIndexError(`${path}: zstd seek table larger than the stream`);
+      const table = Buffer.concat([await read(tableSize - 9, dataLength - tableSize), footer]);
+      const { frames } = parseZstdSeekTable(table);
+      const slices = frames.map((f, i) => ({ slice: i, native: f.decompressed, stored: f.compressed }));
+      const steps = filters.filter((f) => !PASS_THROUGH.has(f.name)).map((f) => ({ name: f.name, props: keepable(f.props), inverse: inverseOf(f) }));
+      return { index: new SliceIndex({ version: VERSION, filters: steps, slices, objects: [], head: null, dataLength }), bytesRead };
     } finally {
       await fh.close();
     }
@@ -439,6 +478,10 @@ function splitWords(cmd: string): string[] {
   const re = /'([^']*)'|"((?:\\.|[^"\\])*)"|(\S+)/g;
   for (let m; (m = re.exec(cmd));) out.push(m[1] ?? (m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3]));
   return out;
+}
+
+function isTrailerHead(b: Buffer): boolean {
+  return b.length >= 16 && b.readUInt32LE(0) === SKIPPABLE && b.subarray(8, 16).equals(MAGIC);
 }
 
 function checkFoot(foot: Buffer, len: number): void {

@@ -207,7 +207,7 @@ describe('filter-catenize: errors', () => {
   });
 
   it('decatenize stops at an index trailer after the last frame', async () => {
-    const trailer = Buffer.concat([Buffer.from([0x89, 0x58, 0x46, 0x41, 0x49, 0x44, 0x58, 0x0a]), Buffer.alloc(100, 7)]);
+    const trailer = Buffer.concat([Buffer.from([0x5d, 0x2a, 0x4d, 0x18, 108, 0, 0, 0]), Buffer.from([0x89, 0x58, 0x46, 0x41, 0x49, 0x44, 0x58, 0x0a]), Buffer.alloc(100, 7)]);
     const d = await decatenize(file(Buffer.concat([stored, trailer])), { cmd: 'gzip -dc' });
     expect(d.error).toBeUndefined();
     expect(readFileSync(d.out).length).toBe(400_000);
