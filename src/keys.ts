@@ -14,7 +14,7 @@
  * Nothing here puts key material into an error message.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import forge from 'node-forge';
 
 export const KEY_BYTES = 32;
@@ -148,16 +148,34 @@ export function parseHeader(buf: Buffer): StreamHeader {
   return h;
 }
 
+/** The stream header of a stored encrypted stream that starts at `offset` of the file `path`. */
+export function readStreamHeader(path: string, offset = 0): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const read = (buf: Buffer, at: number) => {
+      const n = readSync(fd, buf, 0, buf.length, at);
+      if (n !== buf.length) throw new KeyError(`stream header of ${path}: file ends after ${n} of ${buf.length} bytes`);
+      return buf;
+    };
+    return read(Buffer.alloc(headerLength(read(Buffer.alloc(HEADER_PREFIX_BYTES), offset))), offset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * filter-decrypt's `key` property for a stream whose data key is wrapped with an RSA public key:
- * `header` is the start of the stored stream (at least the header's length; headerLength() tells).
+ * `header` is the start of the stored stream (at least the header's length; headerLength() tells,
+ * readStreamHeader() reads it from a file). The private key comes as PEM text or a PEM file.
  */
-export function decryptProps(opts: { privateKeyPem: string; header: Buffer }): { key: string } {
+export function decryptProps(opts: { privateKeyPem?: string; privateKeyFile?: string; header: Buffer }): { key: string } {
+  const pem = opts.privateKeyPem ?? (opts.privateKeyFile !== undefined ? readFileSync(opts.privateKeyFile, 'utf8') : undefined);
+  if (pem === undefined) throw new KeyError('decryptProps: give privateKeyPem or privateKeyFile');
   const h = parseHeader(opts.header);
   if (h.mode !== 'wrapped' || !h.wrappedKey) {
     throw new KeyError(`decryptProps: the stream is keyed by a ${h.mode === 'key' ? 'key file' : 'passphrase'}, not an RSA-wrapped data key`);
   }
-  const key = unwrapKey(opts.privateKeyPem, h.wrappedKey);
+  const key = unwrapKey(pem, h.wrappedKey);
   if (keyId(key) !== h.keyId) throw new KeyError('decryptProps: the unwrapped data key does not match the stream\'s key id (corrupted header)');
   const props = { key: key.toString('hex') };
   key.fill(0);

@@ -10,12 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  decryptProps, encryptProps, generateKey, headerLength, KeyError, keyId, parseHeader, parseKey, readKeyFile, unwrapKey, wrapKey,
+  decryptProps, encryptProps, generateKey, headerLength, KeyError, keyId, parseHeader, parseKey, readKeyFile, readStreamHeader, unwrapKey, wrapKey,
 } from '../../src/keys.js';
 import type { XferMessage } from '../../src/messages.js';
 import type { ElementSpec } from '../../src/registry.js';
 import { element, run, runClean, snapshot, expectClean, waitFor } from '../helpers.js';
-import { engineStats, Xfer } from '../../src/xfer.js';
+import { engineStats } from '../../src/xfer.js';
+import { linkPreview } from '../../src/index.js';
 
 let dir: string;
 let n = 0;
@@ -398,6 +399,15 @@ describe('key modes', () => {
     expect(refDecrypt(bytes, { privateKeyPem: privateKey }).plain.equals(plain)).toBe(true);
     const props = decryptProps({ privateKeyPem: privateKey, header: bytes.subarray(0, headerLength(bytes)) });
     expect(props.key).toBe(ep.key);
+    // from files: the stream stored after 1000 other bytes, the private key in a PEM file
+    const stored = tmp('stored');
+    writeFileSync(stored, Buffer.concat([Buffer.alloc(1000, 1), bytes]));
+    const pemFile = tmp('private.pem');
+    writeFileSync(pemFile, privateKey);
+    const header = readStreamHeader(stored, 1000);
+    expect(header.equals(bytes.subarray(0, h.length))).toBe(true);
+    expect(decryptProps({ privateKeyFile: pemFile, header })).toEqual(props);
+    expect(() => readStreamHeader(stored, 1000 + bytes.length - 10)).toThrow(/not an xfa encrypted stream/);
     const d = await decrypt(bytes, props);
     expect(d.error).toBeUndefined();
     expect(d.out.equals(plain)).toBe(true);
@@ -427,7 +437,7 @@ describe('key modes', () => {
   it('property errors name properties, never values', () => {
     const refused = (props: Props, name = 'filter-encrypt') => {
       try {
-        new Xfer([element('source-random', { length: 10, seed: 1 }), element(name, props), element('dest-null')]);
+        linkPreview([element('source-random', { length: 10, seed: 1 }), element(name, props), element('dest-null')]);
       } catch (e) {
         return (e as Error).message;
       }
