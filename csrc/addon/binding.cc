@@ -7,6 +7,7 @@
 #include "glue/glue.h"
 #include "xfa/buffer.h"
 #include "crc32c.h"
+#include "media.h"
 #include "message_pump.h"
 #include "transfer.h"
 #include "worker_pool.h"
@@ -259,6 +260,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("linkTables", Napi::Function::New(env, LinkTables));
   exports.Set("poolStats", Napi::Function::New(env, PoolStats));
   exports.Set("crc32c", Napi::Function::New(env, Crc32c));
+  init_media(env, exports);  // headerBuild, headerParse, volumeScan, ... (media.cc)
   return exports;
 }
 
