@@ -6,6 +6,7 @@ void StreamFilter::run(int) {
   while (!cancelled()) {
     BlockRef b = upstream()->pull();
     if (!b) break;
+    count_in(b->size());
     consume(*b);
   }
   at_eof();
@@ -14,6 +15,7 @@ void StreamFilter::run(int) {
 void StreamFilter::push(BlockRef b) {
   if (!b) return at_eof();
   if (cancelled()) return;
+  count_in(b->size());
   consume(*b);
 }
 
@@ -25,6 +27,7 @@ BlockRef StreamFilter::pull() {
     }
     BlockRef b = upstream()->pull();
     if (b) {
+      count_in(b->size());
       consume(*b);
     } else {
       at_eof();

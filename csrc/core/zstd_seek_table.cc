@@ -90,21 +90,5 @@ bool parse(const uint8_t* d, size_t n, Table* out, std::string* err) {
   return true;
 }
 
-bool parse_tail(const uint8_t* tail, size_t n, Table* out, size_t* table_bytes, std::string* err) {
-  if (n < kFooterSize) {
-    *err = "no seek table: the stream is only " + std::to_string(n) + " bytes long";
-    return false;
-  }
-  const size_t size = frame_size_from_footer(tail + n - kFooterSize, err);
-  if (size == 0) return false;
-  if (size > n) {
-    *err = "seek table: the footer announces a " + std::to_string(size) + "-byte table but only " + std::to_string(n) +
-           " bytes are available";
-    return false;
-  }
-  *table_bytes = size;
-  return parse(tail + n - size, size, out, err);
-}
-
 }  // namespace zstd_seek
 }  // namespace xfa

@@ -8,8 +8,8 @@
 // All fields little-endian. Checksum = low 32 bits of XXH64 of the frame's uncompressed bytes,
 // which is exactly a zstd frame's own content checksum (its last 4 bytes).
 //
-// Used by filter-zstd (build), filter-unzstd (verify) and the selective restore (parse the tail of
-// a stored stream). Pure functions, any thread, no allocation beyond the returned values.
+// Used by filter-zstd (build) and filter-unzstd (verify); src/slice-index.ts reads the same format
+// from a stored stream's tail. Pure functions, any thread.
 #pragma once
 
 #include <cstddef>
@@ -50,10 +50,6 @@ size_t frame_size_from_footer(const uint8_t* footer, std::string* err);
 // Parses a whole seek-table frame (as built above; `n` bytes). false with `err` set — a sentence
 // naming the field — when anything is inconsistent.
 bool parse(const uint8_t* data, size_t n, Table* out, std::string* err);
-
-// Parses the table at the end of a stream given its last `n` bytes (`n` may be larger than the
-// table). Sets *table_bytes to the table's size.
-bool parse_tail(const uint8_t* tail, size_t n, Table* out, size_t* table_bytes, std::string* err);
 
 }  // namespace zstd_seek
 }  // namespace xfa
