@@ -57,6 +57,8 @@ export interface ChunkDoneMessage extends Base {
   headerSize: number;
   dataSize: number;
   noRoom: boolean;
+  /** dest-holding: the chunk's file name (its final name, once the transfer succeeded). */
+  filename?: string;
 }
 export interface NoSpaceMessage extends Base { type: 'no-space' }
 export interface SegmentDoneMessage extends Base {
