@@ -13,6 +13,8 @@
 // Space: MAX_VOLUME_USAGE counts every file, headers included. LEOM warns 4 blocks before it or
 // before the filesystem is full; PEOM refuses a block past MAX_VOLUME_USAGE (kFull); a real
 // ENOSPC cuts the file back to its last complete block (kSpace). abort_file() deletes the file.
+// SHORT_BLOCKS=false (xfa) makes writers pad the last block of each file to a whole block, as on
+// tape, for media images that must keep fixed-size records.
 // Locking: none, as Amanda (its vfs lock is a no-op); one writer per volume is the changer's job.
 #include <dirent.h>
 #include <fcntl.h>
@@ -49,6 +51,11 @@ class VfsDevice final : public Device {
     if (n == "MONITOR_FREE_SPACE") {
       if (access_ != DeviceAccess::kNull) return Device::set_property(name, value);
       if (!parse_bool(value, &monitor_free_space_)) return dev_error("set_property " + n, 0, "\"" + value + "\" is not a boolean");
+      return ok();
+    }
+    if (n == "SHORT_BLOCKS") {  // xfa: false = pad every file to whole blocks, as on tape
+      if (access_ != DeviceAccess::kNull) return Device::set_property(name, value);
+      if (!parse_bool(value, &props_.short_blocks)) return dev_error("set_property " + n, 0, "\"" + value + "\" is not a boolean");
       return ok();
     }
     if (n == "USE_DATA") {
@@ -212,6 +219,8 @@ class VfsDevice final : public Device {
                                                                        std::to_string(props_.block_size) + ")"));
     if (short_written_)
       return fail_write(WriteResult::kError, dev_error(op, EINVAL, "a short block was already written: it must be the file's last"));
+    if (size < props_.block_size && !props_.short_blocks)
+      return fail_write(WriteResult::kError, dev_error(op, EINVAL, "short block of " + std::to_string(size) + " bytes with SHORT_BLOCKS=false"));
     if (space_.at_leom(props_, volume_bytes_, size)) is_eom_ = true;
     if (SpaceMonitor::at_peom(props_, volume_bytes_, size)) {
       is_eom_ = true;
