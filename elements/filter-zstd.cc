@@ -3,7 +3,7 @@
 //
 // Output, by mode:
 //   seekable=false, workers=1   one zstd frame for the whole stream, like `zstd -c`.
-//   seekable=false, workers=N   one independent frame per `job-size` of input, compressed N at a
+//   seekable=false, workers=N   one independent frame per `frame-size` of input, compressed N at a
 //                               time (zstd's own -T threads are not used: every thread is one the
 //                               worker pool granted, so a transfer never runs more than it asked for).
 //   seekable=true               one frame per slice (slice-size, or the upstream's marks when 0;
@@ -15,6 +15,7 @@
 // taken from the seek table decodes alone.
 #include <zstd.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -33,17 +34,24 @@ uint32_t worker_count(const Props& p) {
   return hw ? hw : 1;
 }
 
+// Jobs are small (1 MiB: compressed while the input is still in the core's cache); frames span
+// several jobs of one compressor. Enough jobs may be in flight for every compressor to hold a whole
+// frame (up to 64 MiB of it) plus the reader's and writer's.
 ParallelConfig make_config(const Props& p) {
   ParallelConfig c;
   c.workers = worker_count(p);
-  c.job_bytes = static_cast<uint64_t>(p.get_int("job-size", 4 << 20));
+  c.job_bytes = static_cast<uint64_t>(p.get_int("job-size", 1 << 20));
   c.per_slice = p.get_bool("seekable", false);
   c.slice_size = static_cast<uint64_t>(p.get_int("slice-size", 0));
   if (!c.per_slice && c.slice_size) throw std::invalid_argument("property \"slice-size\" needs seekable=true");
-  c.frame_bytes = c.per_slice || c.workers == 1 ? 0 : c.job_bytes;
+  const uint64_t frame = static_cast<uint64_t>(p.get_int("frame-size", 4 << 20));
+  c.frame_bytes = c.per_slice || c.workers == 1 ? 0 : std::max(frame, c.job_bytes);
   c.max_frame_bytes = c.per_slice ? zstd_seek::kMaxFrameDecompressed : 0;
   c.pin_frames = true;  // a frame longer than a job is one sequential context
   c.empty_frame_at_eof = !c.per_slice;  // like `zstd -c </dev/null`: one empty frame
+  const uint64_t per_frame = c.per_slice ? (c.slice_size ? c.slice_size : c.job_bytes) : std::max(c.frame_bytes, c.job_bytes);
+  const uint64_t jobs_per_frame = (std::min<uint64_t>(per_frame, 64u << 20) + c.job_bytes - 1) / c.job_bytes;
+  c.max_inflight = static_cast<size_t>(c.workers * jobs_per_frame + 2);
   return c;
 }
 
@@ -161,7 +169,7 @@ const bool registered = register_element({
     "filter",
     "Compresses with zstd in-process, multi-threaded, optionally seekable",
     "Compresses the stream with libzstd at `level`. With workers=N the input is compressed N jobs at a time on "
-    "the element's own threads (0 = one per CPU); without seekable each job of job-size bytes is then its own "
+    "the element's own threads (0 = one per CPU); without seekable every frame-size bytes are then their own "
     "frame (workers=1 writes one frame, like `zstd -c`). With seekable=true every slice (slice-size, or the "
     "upstream's marks when 0) becomes one zstd frame and the stream ends with the standard zstd seekable-format "
     "seek table (skippable frame 0x184D2A5E, footer magic 0x8F92EAB1, per-frame sizes and checksums); the "
@@ -172,7 +180,8 @@ const bool registered = register_element({
      {"seekable", PropType::kBool, "false", 0, -1, false, "one frame per slice plus a seek table"},
      {"slice-size", PropType::kSize, "0", 0, 1.0e15, false, "cut a slice every N input bytes (seekable); 0 = follow upstream marks"},
      {"checksum", PropType::kBool, "true", 0, -1, false, "content checksum in every frame (and in the seek table)"},
-     {"job-size", PropType::kSize, "4MiB", 65536, 1073741824.0, false, "input bytes per parallel job"}},
+     {"job-size", PropType::kSize, "1MiB", 65536, 1073741824.0, false, "input bytes per parallel job"},
+     {"frame-size", PropType::kSize, "4MiB", 65536, 1073741824.0, false, "frame size when workers > 1 and not seekable"}},
     ParallelFilter::pairs_for(1),
     "source-file path=/var/backup/disk.tar ! filter-zstd level=1 workers=2 seekable=true slice-size=4MiB ! "
     "dest-file path=/tmp/disk.tar.zst",

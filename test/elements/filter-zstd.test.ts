@@ -114,8 +114,8 @@ describe('filter-zstd output read by the real zstd CLI', () => {
     expect(sh(`zstd -lv ${tmp.path('one.zst')}`).toString()).toMatch(/# Zstandard Frames: 1\b/);
   });
 
-  it('non-seekable, 2 workers: one frame per job, all decoded by `zstd -d`', async () => {
-    const { out, outcome } = await throughFile('filter-zstd', { level: 1, workers: 2, 'job-size': 262144 }, input, tmp);
+  it('non-seekable, 2 workers: one frame per frame-size (several jobs each), all decoded by `zstd -d`', async () => {
+    const { out, outcome } = await throughFile('filter-zstd', { level: 1, workers: 2, 'job-size': 65536, 'frame-size': 262144 }, input, tmp);
     expect(errorOf(outcome)).toBe('');
     expect(sh('zstd -d -c', out).equals(input)).toBe(true);
     writeFileSync(tmp.path('multi.zst'), out);
