@@ -1,54 +1,20 @@
-// dest-holding and source-holding: chunk files chained by CONT_FILENAME, written as .tmp and
-// renamed; chunk-done per chunk; the no-room handshake (overflow directories, no-room=fail,
-// no-room=wait) on a real full filesystem; cancel and failure leave nothing; source-holding
-// follows the chain and refuses broken ones.
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// dest-holding: chunk files chained by CONT_FILENAME, written as .tmp and renamed; chunk-done per
+// chunk; the no-room handshake (overflow directories, no-room=fail, no-room=wait) on a real full
+// filesystem; cancel and failure leave nothing. Read back with source-holding
+// (source-holding.test.ts has its failure cases; amanda-interop.test.ts has Amanda's side).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HEADER_SIZE, headerText, parseHeader, type AmandaHeader } from '../../src/media/header.js';
-import type { ChunkDoneMessage } from '../../src/messages.js';
+import { HEADER_SIZE, headerText } from '../../src/media/header.js';
 import { Xfer } from '../../src/xfer.js';
-import { element, runClean, types } from '../helpers.js';
-import { bytes, crc32c, crcOf, fill, mkdirp, tmp, tmpfs } from '../media/media-helpers.js';
-
-const header: AmandaHeader = {
-  type: 'FILE', datestamp: '20240102030405', name: 'client', disk: '/home', dumplevel: 1, program: '/bin/tar',
-  compressed: true, compSuffix: '.gz', uncompressCmd: '/bin/gzip -dc |', recoverCmd: '/bin/tar -xpGf - ...',
-};
-const chunkDone = (ms: unknown[]) => (ms as ChunkDoneMessage[]).filter((m) => m.type === 'chunk-done');
+import { element, runClean, types, waitFor } from '../helpers.js';
+import { bytes, chain, chunkDone, crc32c, crcOf, fill, hold, holdingHeader as header, mkdirp, tmp, tmpfs, unhold } from '../media/media-helpers.js';
 
 let root: string;
 beforeAll(() => {
   root = tmp('xfa-holding-');
 });
-
-async function hold(path: string, data: Buffer, props: Record<string, unknown> = {}, during?: (x: Xfer) => void) {
-  const src = join(root, `src-${basename(path)}-${data.length}`);
-  writeFileSync(src, data);
-  try {
-    return await runClean([element('source-file', { path: src }),
-      element('dest-holding', { path, header: headerText(header), chunksize: '64KiB', ...props })], { during });
-  } finally {
-    rmSync(src, { force: true });
-  }
-}
-
-async function unhold(path: string, props: Record<string, unknown> = {}) {
-  const out = await runClean([element('source-holding', { path, ...props }), element('dest-buffer', { 'max-size': 1 << 30 })]);
-  return { ...out, data: out.error ? undefined : out.xfer.result(1) };
-}
-
-/** The chain from the first chunk: [path, header] in order, by reading the files directly. */
-function chain(first: string): Array<[string, AmandaHeader, number]> {
-  const out: Array<[string, AmandaHeader, number]> = [];
-  for (let p = first; p;) {
-    const raw = readFileSync(p);
-    const h = parseHeader(raw.subarray(0, HEADER_SIZE));
-    out.push([p, h, raw.length - HEADER_SIZE]);
-    p = h.contFilename ?? '';
-  }
-  return out;
-}
 
 describe('dest-holding: chunks', () => {
   for (const [what, size, chunks] of [['300000 bytes', 300_000, 10], ['exactly 3 chunks of data', 3 * 32768, 3], ['empty', 0, 1]] as const) {
@@ -99,16 +65,21 @@ describe('dest-holding: chunks', () => {
 
   it('chunks are .tmp files while the dump runs, and none is left after', async () => {
     const dir = mkdirp(join(root, 'tmpnames'));
-    const seen = new Set<string>();
-    const xfer = new Xfer([element('source-random', { length: 400_000, seed: 4 }),
+    const fifo = join(root, 'fifo');
+    spawnSync('mkfifo', [fifo]);
+    // The writer pauses 1.5 s after 200 KB: the first chunks are written, the dump is not done.
+    const writer = spawn('bash', ['-c', `(head -c 200000 /dev/urandom; sleep 1.5; head -c 1000 /dev/urandom) > '${fifo}'`]);
+    const exited = new Promise((r) => writer.on('exit', r));
+    const xfer = new Xfer([element('source-file', { path: fifo }),
       element('dest-holding', { path: join(dir, 'd'), header: headerText(header), chunksize: '64KiB' })]);
-    xfer.on('message', (m) => {
-      if (m.type === 'chunk-done') for (const f of readdirSync(dir)) seen.add(f);
-    });
-    await xfer.start().done;
-    expect([...seen].every((f) => f.endsWith('.tmp'))).toBe(true);
-    expect(seen.has('d.tmp')).toBe(true);
-    expect(readdirSync(dir).some((f) => f.endsWith('.tmp'))).toBe(false);
+    xfer.start();
+    await waitFor(() => readdirSync(dir).length >= 3);
+    const during = readdirSync(dir).sort();
+    expect(during).toContain('d.tmp');
+    expect(during.every((f) => f.endsWith('.tmp'))).toBe(true);
+    await xfer.done;
+    await exited;
+    expect(readdirSync(dir).sort()).toEqual(['d', 'd.1', 'd.2', 'd.3', 'd.4', 'd.5', 'd.6']);  // 201000 bytes / 32 KiB
   });
 
   it('refuses headers that are not FILE, and too small chunks', () => {
@@ -206,66 +177,5 @@ describe('dest-holding: no room (256 KiB tmpfs)', () => {
     } finally {
       rmSync(filler);
     }
-  });
-});
-
-describe('source-holding: broken chains', () => {
-  const data = bytes(200_000, 31);
-  /** A fresh 7-chunk holding file in root/name: its first chunk's path. */
-  async function fresh(name: string): Promise<string> {
-    const path = join(mkdirp(join(root, name)), 'h._d.0');
-    expect((await hold(path, data)).error).toBeUndefined();
-    return path;
-  }
-  const rewrite = (chunk: string, change: Partial<AmandaHeader>) => {
-    const raw = readFileSync(chunk);
-    const h = parseHeader(raw.subarray(0, HEADER_SIZE));
-    Buffer.from(headerText({ ...h, ...change }).padEnd(HEADER_SIZE, '\0'), 'latin1').copy(raw);
-    writeFileSync(chunk, raw);
-  };
-
-  it('a missing chunk names the chunk that pointed to it', async () => {
-    const path = await fresh('missing');
-    rmSync(`${path}.3`);
-    expect((await unhold(path)).error?.message).toBe(
-      `source-holding#1: open ${path}.3: ENOENT: no such file or directory: chunk 4, named by CONT_FILENAME in ${path}.2`);
-  });
-
-  it('moved chunks are found next to the one naming them (info), or not with relocate=false', async () => {
-    const old = await fresh('moved-from');
-    const dir = join(root, 'moved-to');
-    renameSync(join(root, 'moved-from'), dir);
-    const r = await unhold(join(dir, 'h._d.0'));
-    expect(r.error).toBeUndefined();
-    expect(r.data!.equals(data)).toBe(true);
-    const infos = r.messages.filter((m) => m.type === 'info').map((m) => (m as { message: string }).message);
-    expect(infos).toHaveLength(6);
-    expect(infos[0]).toBe(`holding chunk ${old}.1 not found; using ${dir}/h._d.0.1 (relocated)`);
-    expect((await unhold(join(dir, 'h._d.0'), { relocate: false })).error?.message).toBe(
-      `source-holding#1: open ${old}.1: ENOENT: no such file or directory: chunk 2, named by CONT_FILENAME in ${dir}/h._d.0`);
-  });
-
-  it('a chunk of another dump', async () => {
-    const path = await fresh('other');
-    rewrite(`${path}.1`, { dumplevel: 5 });
-    expect((await unhold(path)).error?.message).toBe(
-      `source-holding#1: open ${path}.1: named by CONT_FILENAME in ${path}, it is not a continuation of client:/home 20240102030405 level 1 but a CONT_FILE of client:/home 20240102030405 level 5`);
-  });
-
-  it('a loop in the chain', async () => {
-    const path = await fresh('loop');
-    rewrite(`${path}.2`, { contFilename: `${path}.1` });
-    expect((await unhold(path)).error?.message).toBe(
-      `source-holding#1: open ${path}.1: the CONT_FILENAME chain loops back to this chunk (chunk 4, named by CONT_FILENAME in ${path}.2)`);
-  });
-
-  it('a CONT_FILE given as the first chunk, a truncated chunk, no file at all', async () => {
-    const path = await fresh('firsts');
-    expect((await unhold(`${path}.2`)).error?.message).toBe(
-      `source-holding#1: open ${path}.2: not the first chunk of a holding file: its header is CONT_FILE, not FILE`);
-    writeFileSync(`${path}.1`, readFileSync(`${path}.1`).subarray(0, 100));
-    expect((await unhold(path)).error?.message).toBe(
-      `source-holding#1: read ${path}.1: truncated: 100 bytes, less than the 32768-byte header (chunk 2, named by CONT_FILENAME in ${path})`);
-    expect((await unhold(join(root, 'nothing-here'))).error?.message).toBe(`source-holding#1: open ${join(root, 'nothing-here')}: ENOENT: no such file or directory`);
   });
 });

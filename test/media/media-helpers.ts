@@ -4,11 +4,12 @@
  * and deterministic data.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { headerText, type AmandaHeader } from '../../src/media/header.js';
-import type { CrcMessage, PartDoneMessage, XferMessage } from '../../src/messages.js';
+import { HEADER_SIZE, headerText, parseHeader, type AmandaHeader } from '../../src/media/header.js';
+import type { ChunkDoneMessage, CrcMessage, PartDoneMessage, XferMessage } from '../../src/messages.js';
+import type { Xfer } from '../../src/xfer.js';
 import { native } from '../../src/native.js';
 import { element, runClean, type RunOutcome } from '../helpers.js';
 
@@ -88,4 +89,43 @@ export function fill(dir: string, leave: number): string {
 export function mkdirp(p: string): string {
   mkdirSync(p, { recursive: true });
   return p;
+}
+
+// ----- holding disk -----
+
+export const holdingHeader: AmandaHeader = {
+  type: 'FILE', datestamp: '20240102030405', name: 'client', disk: '/home', dumplevel: 1, program: '/bin/tar',
+  compressed: true, compSuffix: '.gz', uncompressCmd: '/bin/gzip -dc |', recoverCmd: '/bin/tar -xpGf - ...',
+};
+
+export const chunkDone = (ms: XferMessage[]) => ms.filter((m): m is ChunkDoneMessage => m.type === 'chunk-done');
+
+/** Writes `data` to a holding file at `path` with dest-holding (64 KiB chunks unless told). */
+export async function hold(path: string, data: Buffer, props: Record<string, unknown> = {}, during?: (x: Xfer) => void): Promise<RunOutcome> {
+  const src = join(tmpdir(), `xfa-hold-src-${process.pid}-${n++}`);
+  writeFileSync(src, data);
+  try {
+    return await runClean([element('source-file', { path: src }),
+      element('dest-holding', { path, header: headerText(holdingHeader), chunksize: '64KiB', ...props })], { during });
+  } finally {
+    rmSync(src, { force: true });
+  }
+}
+
+/** Reads a holding file with source-holding into memory. */
+export async function unhold(path: string, props: Record<string, unknown> = {}): Promise<RunOutcome & { data?: Buffer }> {
+  const out = await runClean([element('source-holding', { path, ...props }), element('dest-buffer', { 'max-size': 1 << 30 })]);
+  return { ...out, data: out.error ? undefined : out.xfer.result(1) };
+}
+
+/** The chunk chain from the first chunk, read directly: [path, header, data bytes] in order. */
+export function chain(first: string): Array<[string, AmandaHeader, number]> {
+  const out: Array<[string, AmandaHeader, number]> = [];
+  for (let p = first; p;) {
+    const raw = readFileSync(p);
+    const h = parseHeader(raw.subarray(0, HEADER_SIZE));
+    out.push([p, h, raw.length - HEADER_SIZE]);
+    p = h.contFilename ?? '';
+  }
+  return out;
 }
