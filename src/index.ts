@@ -16,6 +16,8 @@ export { DslError } from './dsl/index.js';
 export { PropError, formatSize, parseDuration, parseSize } from './props.js';
 export { element, registry, type ElementSpec } from './registry.js';
 export { Xfer, XferError, engineStats, type ElementStats, type XferOptions, type XferResult } from './xfer.js';
+export * from './media/header.js';
+export * from './media/volume.js';
 
 export interface ParseOptions extends XferOptions {
   /** Values for ${VAR}; the environment is NOT consulted unless you pass it. */

@@ -14,7 +14,7 @@
  * Invalid fields (a bad datestamp, partnum 0, a command without its trailing '|', ...) throw an
  * AmandaHeaderError naming the field; Amanda itself would abort.
  */
-import { native } from '../native.js';
+import { mediaNative } from './native-media.js';
 
 export type AmandaFileType = 'TAPESTART' | 'TAPEEND' | 'FILE' | 'CONT_FILE' | 'SPLIT_FILE' | 'NOOP';
 
@@ -81,18 +81,6 @@ export class AmandaHeaderError extends Error {
   override name = 'AmandaHeaderError';
 }
 
-interface MediaNative {
-  headerBuild(h: AmandaHeader, minSize?: number, maxSize?: number): Buffer;
-  headerParse(b: Buffer): AmandaHeader;
-  headerClassify(b: Buffer): 'empty' | 'weird' | 'amanda';
-  amandaQuote(s: string): string;
-  amandaUnquote(s: string): string;
-  amandaSanitise(s: string): string;
-}
-
-/** @internal the addon's media functions (csrc/addon/media.cc). */
-export const mediaNative = native as unknown as MediaNative;
-
 function wrap<T>(f: () => T): T {
   try {
     return f();
@@ -112,12 +100,12 @@ export function buildHeader(h: AmandaHeader, opts: { minSize?: number; maxSize?:
 
 /** The header's text without padding (what the first bytes of the block are). */
 export function headerText(h: AmandaHeader, maxSize = HEADER_SIZE): string {
-  return wrap(() => mediaNative.headerBuild(h, 0, maxSize)).toString('latin1');
+  return wrap(() => mediaNative.headerBuild(h, 0, maxSize)).toString('utf8');
 }
 
 /** Parses a header block (or its text). Throws AmandaHeaderError saying what is wrong where. */
 export function parseHeader(block: Buffer | string): AmandaHeader {
-  const b = typeof block === 'string' ? Buffer.from(block, 'latin1') : block;
+  const b = typeof block === 'string' ? Buffer.from(block, 'utf8') : block;
   return wrap(() => mediaNative.headerParse(b));
 }
 

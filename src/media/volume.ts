@@ -7,7 +7,8 @@
  * (BLOCK_SIZE, MAX_VOLUME_USAGE, LEOM, ENFORCE_MAX_VOLUME_USAGE, ...), given as an object or as
  * "NAME=VALUE" strings.
  */
-import { mediaNative, type AmandaHeader } from './header.js';
+import type { AmandaHeader } from './header.js';
+import { mediaNative as vnative } from './native-media.js';
 
 export type DeviceProperties = Record<string, string | number | boolean> | readonly string[];
 
@@ -37,14 +38,6 @@ export interface VolumeStatus {
   /** Why the label could not be read. */
   error?: string;
 }
-
-interface VolumeNative {
-  volumeScan(device: string, props?: string[]): VolumeContents;
-  volumeLabel(device: string, label: string, timestamp: string, props?: string[]): void;
-  volumeStatus(device: string, props?: string[]): VolumeStatus;
-}
-
-const vnative = mediaNative as unknown as VolumeNative;
 
 /** Device properties as the addon takes them: ["BLOCK_SIZE=65536", ...]. */
 export function propertyStrings(props: DeviceProperties | undefined): string[] {

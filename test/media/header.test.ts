@@ -131,6 +131,10 @@ describe('Amanda header: exact bytes', () => {
     expect(unquoteString('"\\101\\102"')).toBe('AB');
     expect(sanitiseFilename('a/b:c\\d_e')).toBe('a_b_c_d_e');
     expect(vtapeFileName(7, { name: 'host', disk: 'C:/Docs', dumplevel: 1 })).toBe('00007.host.C__Docs.1');
+    // Bytes >= 0x80 make Amanda quote (its char is signed); text is UTF-8 both ways.
+    const text = headerText({ ...base, disk: '/srv/données' });
+    expect(text.split('\n')[0]).toBe('AMANDA: FILE 20240102030405 client.example.com "/srv/données"  lev 0 comp N program /bin/tar');
+    expect(parseHeader(text).disk).toBe('/srv/données');
   });
 
   it('min and max sizes: a header never exceeds the block; a tape header pads to the block size', () => {
