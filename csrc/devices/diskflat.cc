@@ -130,8 +130,10 @@ class DiskflatDevice final : public Device {
   Status finish() override {
     Status result;
     if (in_file_ && access_ == DeviceAccess::kWrite) result = finish_file();
-    if (access_ == DeviceAccess::kWrite && fd_ && props_.sync && !result && ::fsync(fd_.get()) != 0)
-      result = dev_error("finish", errno, "fsync " + path_);
+    if (access_ == DeviceAccess::kWrite && fd_ && props_.sync && !result) {
+      if (::fsync(fd_.get()) != 0) result = dev_error("finish", errno, "fsync " + path_);
+      else if (int e = fsync_dir(dir_of(path_))) result = dev_error("finish", e, "fsync " + dir_of(path_));
+    }
     fd_.reset();
     in_file_ = false;
     access_ = DeviceAccess::kNull;
