@@ -15,6 +15,7 @@ export type * from './messages.js';
 export { DslError } from './dsl/index.js';
 export { PropError, formatSize, parseDuration, parseSize } from './props.js';
 export { element, registry, type ElementSpec } from './registry.js';
+export { defineElement, type ElementContext, type ElementDefinition, type ElementImpl } from './bridge.js';
 export { Xfer, XferError, engineStats, type ElementStats, type XferOptions, type XferResult } from './xfer.js';
 export * from './media/header.js';
 export * from './media/volume.js';
@@ -42,3 +43,5 @@ export function linkPreview(specs: readonly ElementSpec[]): NativeLinkPreview {
   return native.linkPreview(specs.map((s) => ({ name: s.name, props: { ...s.props } })));
 }
 
+export { SliceIndex, SliceIndexError, type ByteRange, type SliceEntry, type ObjectEntry } from './slice-index.js';
+export { backupWithIndex, restoreAll, restorePath, type IndexedBackup, type RestoreOptions, type RestoreResult } from './restore/selective.js';

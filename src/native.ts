@@ -11,6 +11,10 @@ import type { ElementInfo, PropValue } from './element-info.js';
 export interface NativeSpec {
   name: string;
   props: Record<string, PropValue>;
+  /** TypeScript elements (src/bridge.ts): the port the engine sends events to. */
+  role?: string;
+  window?: number;
+  port?: object;
 }
 
 export interface NativeMessage {

@@ -19,6 +19,12 @@ class Registry implements ElementLookup {
     return this.byName.get(name);
   }
 
+  /** Adds a TypeScript element kind (defineElement); a name may be defined only once. */
+  add(info: ElementInfo): void {
+    if (this.byName.has(info.name)) throw new Error(`element "${info.name}" is already defined`);
+    this.byName.set(info.name, info);
+  }
+
   all(): readonly ElementInfo[] {
     return [...this.byName.values()].sort((a, b) => a.name.localeCompare(b.name));
   }

@@ -11,6 +11,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { ErrorMessage, StatsMessage, XferMessage, XferState } from './messages.js';
+import { isTsElement, makePort } from './bridge.js';
 import { native, type NativeMessage, type NativeTransfer } from './native.js';
 import type { ElementSpec } from './registry.js';
 
@@ -79,7 +80,12 @@ export class Xfer extends EventEmitter {
     });
     // A caller that never awaits `done` must not crash the process with an unhandled rejection.
     this.done.catch(() => undefined);
-    const specs = elements.map((e) => ({ name: e.name, props: { ...e.props } }));
+    const specs = elements.map((e, i) => {
+      const base = { name: e.name, props: { ...e.props } };
+      if (!isTsElement(e.name)) return base;
+      const port = makePort(e.name, `${e.name}#${i + 1}`, e.props, (elt, message) => this.localInfo(elt, i, message));
+      return { ...base, ...port.spec() };
+    });
     this.handle = new native.Transfer(specs, { blockSize: options.blockSize, progressMs: options.progressMs, forceGlue: options.forceGlue },
       (batch) => this.onBatch(batch));
   }
@@ -129,6 +135,11 @@ export class Xfer extends EventEmitter {
     } finally {
       this.waiters.delete(w);
     }
+  }
+
+  /** An `info` from a TypeScript element, delivered like the engine's own messages. */
+  private localInfo(elt: string, index: number, message: string): void {
+    if (!this.finished) this.dispatch({ type: 'info', elt, index, version: 0, message });
   }
 
   private onBatch(batch: NativeMessage[]): void {

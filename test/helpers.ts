@@ -101,6 +101,12 @@ export async function runClean(specs: ElementSpec[], opts: XferOptions & { durin
   const out = await run(specs, opts);
   // Workers return their reservation right after the job that posted `done`.
   await waitFor(() => engineStats().reserved === 0);
+  // Buffers handed to TypeScript elements free their blocks in GC finalizers, which Node runs
+  // after the collection, on a later turn of the loop.
+  for (let i = 0; i < 3 && engineStats().blocksOutstanding > 0; i++) {
+    (globalThis as { gc?: () => void }).gc?.();
+    await new Promise((r) => setImmediate(r));
+  }
   expectClean(before);
   return out;
 }

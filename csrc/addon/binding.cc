@@ -6,6 +6,7 @@
 
 #include "glue/glue.h"
 #include "xfa/buffer.h"
+#include "bridge_port.h"
 #include "crc32c.h"
 #include "media.h"
 #include "message_pump.h"
@@ -97,6 +98,7 @@ PropValue prop_from_js(const Napi::Value& v) {
 
 std::unique_ptr<Element> element_from_js(Napi::Env env, const Napi::Object& spec) {
   const std::string name = spec.Get("name").ToString().Utf8Value();
+  if (spec.Has("port")) return make_bridge_element(env, name, spec);
   const ElementInfo* info = Registry::instance().find(name);
   if (!info) throw Napi::Error::New(env, "unknown element \"" + name + "\"");
   Props props;
@@ -139,10 +141,12 @@ class JsTransfer : public Napi::ObjectWrap<JsTransfer> {
     }
     pump_ = MessagePump::create(env, info[2].As<Napi::Function>());
     xfer_ = std::make_shared<Transfer>(std::move(chain), opts, pump_);
+    attach_bridge_handles(env, xfer_, specs);
   }
 
  private:
   Napi::Value Start(const Napi::CallbackInfo& info) {
+    pump_->activate(info.Env());
     xfer_->start();
     return info.Env().Undefined();
   }

@@ -42,6 +42,7 @@ Napi::Object message_to_js(Napi::Env env, const Message& m) {
 std::shared_ptr<MessagePump> MessagePump::create(Napi::Env env, Napi::Function callback) {
   std::shared_ptr<MessagePump> p(new MessagePump());
   p->tsfn_ = Napi::ThreadSafeFunction::New(env, callback, "xfa-messages", 0, 1);
+  p->tsfn_.Unref(env);
   p->self_ = p;
   return p;
 }

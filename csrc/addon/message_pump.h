@@ -18,7 +18,10 @@ namespace xfa::addon {
 
 class MessagePump : public MessageSink, public std::enable_shared_from_this<MessagePump> {
  public:
+  // Created unreferenced: a transfer that is never started must not keep Node alive.
   static std::shared_ptr<MessagePump> create(Napi::Env env, Napi::Function callback);
+  // JS thread, at start(): from now until `done` the transfer keeps the event loop alive.
+  void activate(Napi::Env env) { tsfn_.Ref(env); }
   void post(Message m) override;
   void close() override;
 
