@@ -2,7 +2,12 @@
 
 namespace xfa {
 
-void StreamFilter::run(int) {
+void StreamFilter::run(int i) {
+  if (input_mech() == Mech::kPullBuffer && i == 0) return transform_loop();
+  writer_loop();
+}
+
+void StreamFilter::transform_loop() {
   while (!cancelled()) {
     BlockRef b = upstream()->pull();
     if (!b) break;
@@ -12,6 +17,11 @@ void StreamFilter::run(int) {
   at_eof();
 }
 
+void StreamFilter::writer_loop() {
+  while (BlockRef b = out_q_.take()) downstream()->push(std::move(b));
+  downstream()->push({});
+}
+
 void StreamFilter::push(BlockRef b) {
   if (!b) return at_eof();
   if (cancelled()) return;
@@ -19,30 +29,14 @@ void StreamFilter::push(BlockRef b) {
   consume(*b);
 }
 
-BlockRef StreamFilter::pull() {
-  while (ready_.empty() && !eof_) {
-    if (cancelled()) {
-      eof_ = true;
-      break;
-    }
-    BlockRef b = upstream()->pull();
-    if (b) {
-      count_in(b->size());
-      consume(*b);
-    } else {
-      at_eof();
-    }
-  }
-  if (cancelled() || ready_.empty()) return {};
-  BlockRef b = std::move(ready_.front());
-  ready_.pop_front();
-  return b;
-}
+BlockRef StreamFilter::pull() { return out_q_.take(); }
+
+void StreamFilter::unblock() { out_q_.cancel(); }
 
 void StreamFilter::close() {
   held_.reset();
   cur_.reset();
-  ready_.clear();
+  out_q_.cancel();  // drops any block still queued
 }
 
 void StreamFilter::at_eof() {
@@ -53,7 +47,7 @@ void StreamFilter::at_eof() {
   if (cur_ && cur_->size() > 0 && !cancelled()) emit(std::move(cur_));
   held_.reset();
   cur_.reset();
-  if (output_mech() == Mech::kPushBuffer) downstream()->push({});
+  out_q_.close();
 }
 
 uint8_t* StreamFilter::room(size_t* n) {
@@ -88,11 +82,7 @@ void StreamFilter::end_slice(uint64_t slice) {
 
 void StreamFilter::emit(BlockRef b) {
   count_out(b->size());
-  if (output_mech() == Mech::kPushBuffer) {
-    downstream()->push(std::move(b));
-  } else {
-    ready_.push_back(std::move(b));
-  }
+  out_q_.put(std::move(b));  // false after a cancel: the block is dropped
 }
 
 }  // namespace xfa

@@ -1,38 +1,39 @@
-// StreamFilter: the base of single-threaded transforming filters (filter-unzstd, filter-gunzip)
-// that run on whichever thread moves the data:
-//   PULL → PUSH  its own run() thread pulls, transforms and pushes;
-//   PUSH → PUSH  upstream's push() transforms and pushes on upstream's thread (no thread);
-//   PULL → PULL  downstream's pull() pulls and transforms on downstream's thread (no thread).
+// StreamFilter: the base of single-threaded transforming filters (filter-unzstd, filter-gunzip).
+// The transform runs on one thread and its output leaves on another, through a short BlockQueue, so
+// decoding overlaps the writing downstream (decoders are fast: the output I/O is a large share):
+//   PULL → PUSH  run(0) pulls and transforms, run(1) pushes;
+//   PUSH → PUSH  upstream's push() transforms, run(0) pushes;
+//   PULL → PULL  run(0) pulls and transforms, downstream's pull() takes the output.
 // The subclass implements consume() and finish() and writes its output through room()/commit();
 // end_slice() closes an output slice (the block carrying its last byte gets slice_end) so a
 // decoder can turn each frame back into one slice. A full block leaves only once a byte has gone
 // into the next one, so the last block of a slice can still be marked.
 //
 // EOF: finish() runs once at the upstream's EOF unless the transfer was cancelled or failed; then
-// the partial block and EOF go downstream. Cancel: pull() returns EOF, push() drops its block, and
-// run() returns; nothing here waits except inside the neighbours' own pull()/push().
+// the partial block and EOF go downstream. Cancel: unblock() cancels the queue, so every wait
+// ends; pull() returns EOF, push() drops its block, and run() returns.
 #pragma once
 
-#include <deque>
-
+#include "block_queue.h"
 #include "xfa/element.h"
 
 namespace xfa {
 
 class StreamFilter : public Element {
  public:
-  explicit StreamFilter(std::string kind) : Element(std::move(kind)) {}
+  explicit StreamFilter(std::string kind) : Element(std::move(kind)), out_q_(kQueueBlocks) {}
 
   static MechPairs pairs() {
-    return {{Mech::kPullBuffer, Mech::kPushBuffer, 1, 0, 1},
-            {Mech::kPushBuffer, Mech::kPushBuffer, 1, 0, 0},
-            {Mech::kPullBuffer, Mech::kPullBuffer, 1, 0, 0}};
+    return {{Mech::kPullBuffer, Mech::kPushBuffer, 1, 0, 2},
+            {Mech::kPushBuffer, Mech::kPushBuffer, 1, 0, 1},
+            {Mech::kPullBuffer, Mech::kPullBuffer, 1, 0, 1}};
   }
   MechPairs mech_pairs() const override { return pairs(); }
 
-  void run(int) override;
+  void run(int thread_index) override;
   BlockRef pull() override;
   void push(BlockRef b) override;
+  void unblock() override;
   void close() override;
 
  protected:
@@ -51,6 +52,9 @@ class StreamFilter : public Element {
   uint64_t out_total() const { return out_total_; }
 
  private:
+  static constexpr size_t kQueueBlocks = 8;
+  void transform_loop();
+  void writer_loop();
   void emit(BlockRef b);
   void at_eof();
 
@@ -58,7 +62,7 @@ class StreamFilter : public Element {
   BlockRef cur_;
   uint64_t out_slice_ = 0;
   uint64_t out_total_ = 0;
-  std::deque<BlockRef> ready_;  // PULL output: blocks waiting for downstream's pull()
+  BlockQueue out_q_;  // transformed blocks on their way downstream
   bool eof_ = false;
 };
 
