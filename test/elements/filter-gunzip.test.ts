@@ -95,3 +95,14 @@ describe('filter-gunzip bad input', () => {
     expect(await fails(Buffer.alloc(0))).toMatch(/empty input: not gzip data/);
   });
 });
+
+describe('filter-gunzip cancel', () => {
+  it('cancel while decoding an endless stream ends cleanly', async () => {
+    const { error } = await runClean([
+      element('source-random', { length: 0, seed: 7 }), element('filter-gzip', { level: 1, workers: 2 }), element('filter-gunzip'),
+      element('dest-null'),
+    ], { during: (x) => setTimeout(() => x.cancel(), 200) });
+    expect(error?.cancelled).toBe(true);
+  });
+});
+

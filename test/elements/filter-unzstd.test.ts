@@ -186,3 +186,22 @@ describe('filter-unzstd bad input', () => {
     expect(await fails(bad)).toMatch(new RegExp(`truncated input: it ends inside the frame at input offset ${z.length - tableSize}`));
   });
 });
+
+describe('filter-unzstd cancel and failure', () => {
+  it('cancel while decoding an endless stream ends cleanly', async () => {
+    const { error } = await runClean([
+      element('source-random', { length: 0, seed: 5 }), element('filter-zstd', { level: 1, workers: 2 }), element('filter-unzstd'),
+      element('dest-null'),
+    ], { during: (x) => setTimeout(() => x.cancel(), 200) });
+    expect(error?.cancelled).toBe(true);
+  });
+
+  it('a failing destination stops the decoder and its writer thread', async () => {
+    const { error } = await runClean([
+      element('source-test', { length: 8_000_000, seed: 6 }), element('filter-zstd', { level: 1 }), element('filter-unzstd'),
+      element('dest-buffer', { 'max-size': 300_000 }),
+    ]);
+    expect(error?.element).toBe('dest-buffer#4');
+  });
+});
+

@@ -3,6 +3,7 @@
 // the seek table read from the spec); slice messages and slice marks; empty streams, 1-byte
 // slices, cancel and failure without leaks.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Xfer } from '../../src/xfer.js';
 import { element, runClean } from '../helpers.js';
@@ -208,6 +209,11 @@ describe('filter-zstd properties, cancel and failure', () => {
     expect(linkage && linkage.type === 'linkage' && linkage.threads).toBe(4);
     const stats = messages.find((m) => m.type === 'stats' && m.elt === 'filter-zstd#2');
     expect(stats && stats.type === 'stats' && stats.bytesIn).toBe(1 << 20);
+    const all = await runClean([
+      element('source-test', { length: 1 << 20 }), element('filter-zstd', { workers: 0 }), element('dest-buffer', { 'max-size': 4 << 20 }),
+    ]);
+    const l0 = all.messages.find((m) => m.type === 'linkage');
+    expect(l0 && l0.type === 'linkage' && l0.threads).toBe(cpus().length + 2);  // workers=0: one per CPU
   });
 
   it('cancel while compressing an endless stream on 2 workers ends cleanly', async () => {
