@@ -5,6 +5,7 @@
  *     const xfer = parse('source-file path=/etc/hosts ! dest-file path=/tmp/hosts');
  *     await xfer.start().done;
  */
+import '../elements/index.js';
 import { linearChain, parsePipeline } from './dsl/index.js';
 import { native, type NativeLinkPreview } from './native.js';
 import { registry, type ElementSpec } from './registry.js';

@@ -1,4 +1,5 @@
 /** Entry point of the `xfa` command (bin/xfa.js imports this). */
+import '../../elements/index.js'; // registers the TypeScript elements before anything looks one up
 import { runCli } from './cli.js';
 import { processIo } from './io.js';
 
