@@ -6,7 +6,7 @@
 //    native path `dd bs=32k skip=1 | [gzip -dc |] tar -x` works;
 //  * xfa appends a file to a volume Amanda labeled and wrote, and amrestore reads both.
 import { spawnSync } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,7 +48,10 @@ beforeAll(() => {
   tarball = Buffer.from(sh(`tar -C '${data}' -cf - .`), 'latin1');
 }, 180_000);
 
-afterAll(() => removeAmandaConfig(config));
+afterAll(() => {
+  removeAmandaConfig(config);
+  if (root) rmSync(root, { recursive: true, force: true });
+});
 
 async function readParts(vol: string): Promise<{ headers: AmandaHeader[]; parts: Buffer[] }> {
   const scan = scanVolume(`file:${vol}`);
