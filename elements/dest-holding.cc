@@ -110,7 +110,7 @@ class DestHolding final : public Element {
   }
 
   MechPairs mech_pairs() const override { return {{Mech::kPushBuffer, Mech::kNone, 1, 0, 0}}; }
-  std::string fd_label() const override { return chunks_.empty() ? path_ + ".tmp" : chunks_.back().tmp; }
+  std::string fd_label() const override { return path_ + ".tmp"; }  // any thread: constant
 
   Status setup() override {
     struct stat st;

@@ -45,7 +45,7 @@ class SourceHolding final : public Element {
       : Element("source-holding"), path_(p.get_string("path", "")), relocate_(p.get_bool("relocate", true)) {}
 
   MechPairs mech_pairs() const override { return {{Mech::kNone, Mech::kPullBuffer, 0, 0, 0}}; }
-  std::string fd_label() const override { return cur_path_; }
+  std::string fd_label() const override { return path_; }  // any thread: constant
 
   Status setup() override {
     if (Status s = open_chunk(path_, "")) return s;
