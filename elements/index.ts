@@ -3,3 +3,7 @@
  * does). One import per file, named like the element.
  */
 import './filter-sha256.js';
+import './source-ssh.js';
+import './dest-ssh.js';
+import './source-sftp.js';
+import './dest-sftp.js';
