@@ -5,10 +5,11 @@
 // With slices=… the input is the stream header followed by just those frames (what a selective
 // restore reads with source-ranges), and no end frame is required.
 //
-// Threads: pull() on downstream's thread, push() on upstream's (one of the two); all state
-// belongs to that thread. scrypt (passphrase streams) runs there when the header arrives.
+// Threads (crypt::CryptFilter): the transform runs on one thread at a time, the downstream's
+// pull(), the upstream's push() or run(); with prefetch the input is read on another. scrypt
+// (passphrase streams) runs on the transform thread when the header arrives.
 // EOF: checks the stream ended where it may end, then passes EOF on.
-// Cancel: pull() returns EOF, push() drops its block; nothing here waits.
+// Cancel: see CryptFilter; the transform itself never waits.
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -23,8 +24,6 @@ namespace xfa {
 namespace {
 
 using namespace crypt;
-
-const MechPairs kPairs = {{Mech::kPullBuffer, Mech::kPullBuffer, 1, 0, 0}, {Mech::kPushBuffer, Mech::kPushBuffer, 1, 0, 0}};
 
 // "3,7-9" -> [(3,3),(7,9)], strictly increasing.
 std::vector<std::pair<uint64_t, uint64_t>> parse_slices(const std::vector<std::string>& items) {
@@ -48,57 +47,20 @@ std::vector<std::pair<uint64_t, uint64_t>> parse_slices(const std::vector<std::s
   return out;
 }
 
-class FilterDecrypt final : public Element {
+class FilterDecrypt final : public CryptFilter {
  public:
   explicit FilterDecrypt(const Props& p)
-      : Element("filter-decrypt"), keys_(KeySource::from_props(p, false)), ranges_(parse_slices(p.get_strings("slices"))),
-        partial_(!ranges_.empty()), out_(this) {
+      : CryptFilter("filter-decrypt", p.get_bool("prefetch", true)), keys_(KeySource::from_props(p, false)),
+        ranges_(parse_slices(p.get_strings("slices"))), partial_(!ranges_.empty()) {
     acc_.resize(kMaxHeader);
     if (partial_) next_ = ranges_[0].first;
   }
 
-  MechPairs mech_pairs() const override { return kPairs; }
   Status setup() override { return keys_.load(); }
-  void close() override { out_.clear(); }
-
-  BlockRef pull() override {
-    for (;;) {
-      if (cancelled() || failed_) return {};
-      if (BlockRef b = out_.pop()) return emit(std::move(b));
-      if (eof_) return {};
-      BlockRef in = upstream()->pull();
-      if (!in) {
-        eof_ = true;
-        finish();
-      } else {
-        feed(*in);
-      }
-    }
-  }
-
-  void push(BlockRef b) override {
-    if (b) {
-      if (cancelled() || failed_) return;
-      feed(*b);
-    } else if (!cancelled() && !failed_) {
-      finish();
-    }
-    while (BlockRef o = (cancelled() || failed_) ? BlockRef() : out_.pop()) downstream()->push(emit(std::move(o)));
-    if (!b) downstream()->push({});
-  }
 
  private:
   enum class St { kPrefix, kHeader, kFrameMagic, kFrameSlice, kChunkLen, kChunkData, kChunkTag, kTrailer, kEnd, kDone };
 
-  BlockRef emit(BlockRef b) {
-    count_out(b->size());
-    return b;
-  }
-
-  void error(const std::string& op, const std::string& detail) {
-    failed_ = true;
-    fail(plain_error(op, detail));
-  }
   std::string slice_op() const { return "decrypt slice " + std::to_string(slice_); }
   std::string chunk_what() const { return "chunk " + std::to_string(chunks_); }
   // The operation a frame-level error is about: the slice we expect next, or the end frame.
@@ -137,11 +99,10 @@ class FilterDecrypt final : public Element {
     return have_ == need_;
   }
 
-  void feed(const Block& b) {
-    count_in(b.size());
+  void feed(const Block& b) override {
     const uint8_t* p = b.data();
     size_t n = b.size();
-    while (n > 0 && !failed_) step(p, n);
+    while (n > 0 && !failed()) step(p, n);
   }
 
   void step(const uint8_t*& p, size_t& n) {
@@ -309,7 +270,7 @@ class FilterDecrypt final : public Element {
     st_ = St::kDone;
   }
 
-  void finish() {
+  void finish() override {
     switch (st_) {
       case St::kPrefix:
         if (in_pos_ == 0) return error("read stream header", "empty input (not an xfa encrypted stream)");
@@ -347,7 +308,6 @@ class FilterDecrypt final : public Element {
   KeySource keys_;
   const std::vector<std::pair<uint64_t, uint64_t>> ranges_;
   const bool partial_;
-  BlockWriter out_;
   Gcm gcm_;
   std::vector<uint8_t> acc_;
   uint8_t aad_[kIdLen + kFrameHeader + 16] = {};
@@ -355,7 +315,6 @@ class FilterDecrypt final : public Element {
   size_t need_ = 8, have_ = 0;
   uint32_t chunk_size_ = 0, chunks_ = 0, chunk_n_ = 0;
   uint64_t chunk_left_ = 0;
-  bool eof_ = false, failed_ = false;
   size_t rix_ = 0;
   uint64_t next_ = 0, seen_ = 0, slice_ = 0;
   uint64_t in_pos_ = 0, frame_in_ = 0, out_start_ = 0, slice_plain_ = 0, total_plain_ = 0;
@@ -377,8 +336,9 @@ const bool registered = register_element({
      {"key", PropType::kString, "", 0, -1, false, "the 256-bit data key as 64 hex digits (from decryptProps())"},
      {"passphrase", PropType::kString, "", 0, -1, false, "passphrase the stream was encrypted with"},
      {"passphrase-file", PropType::kString, "", 0, -1, false, "file holding the passphrase (one trailing newline is ignored)"},
-     {"slices", PropType::kStrings, "", 0, -1, false, "only these slices follow the header, e.g. 3,7-9; empty = the whole stream"}},
-    kPairs,
+     {"slices", PropType::kStrings, "", 0, -1, false, "only these slices follow the header, e.g. 3,7-9; empty = the whole stream"},
+     {"prefetch", PropType::kBool, "true", 0, -1, false, "read the input on another thread than the cipher (uses both cores)"}},
+    CryptFilter::pairs(true),
     "source-file path=/tmp/hosts.xfac ! filter-decrypt key-file=/etc/xfa/backup.key ! dest-file path=/tmp/hosts",
     [](const Props& p) { return std::make_unique<FilterDecrypt>(p); },
 });

@@ -1,11 +1,12 @@
 // filter-encrypt: AES-256-GCM, one authenticated frame per slice (the format is described in
 // csrc/core/crypt_format.h), so that a restore can decrypt any slice on its own.
 //
-// Threads: pull() runs on downstream's thread, push() on upstream's; never both (one mechanism
-// pair is chosen). All state is touched by that one thread. The key derivation (scrypt for a
-// passphrase) runs there too, at the first block or EOF, not on the JS thread.
+// Threads (crypt::CryptFilter): the transform runs on one thread at a time, the downstream's
+// pull(), the upstream's push() or run(); with prefetch the input is read on another. The key
+// derivation (scrypt for a passphrase) runs on the transform thread at the first block or EOF,
+// not on the JS thread.
 // EOF: the open slice is ended, the end frame is written, then EOF is passed on.
-// Cancel: pull() returns EOF, push() drops its block; nothing here waits.
+// Cancel: see CryptFilter; the transform itself never waits.
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -22,70 +23,29 @@ namespace {
 
 using namespace crypt;
 
-const MechPairs kPairs = {{Mech::kPullBuffer, Mech::kPullBuffer, 1, 0, 0}, {Mech::kPushBuffer, Mech::kPushBuffer, 1, 0, 0}};
-
-class FilterEncrypt final : public Element {
+class FilterEncrypt final : public CryptFilter {
  public:
   explicit FilterEncrypt(const Props& p)
-      : Element("filter-encrypt"), keys_(KeySource::from_props(p, true)),
+      : CryptFilter("filter-encrypt", p.get_bool("prefetch", true)), keys_(KeySource::from_props(p, true)),
         cutter_(static_cast<uint64_t>(p.get_int("slice-size", 0))),
         chunk_(static_cast<uint32_t>(p.get_int("chunk-size", 256 << 10))),
-        log2n_(static_cast<uint8_t>(p.get_int("kdf-cost", kScryptLog2N))), out_(this) {
+        log2n_(static_cast<uint8_t>(p.get_int("kdf-cost", kScryptLog2N))) {
     if (chunk_ < 16 || chunk_ > kMaxChunkSize) throw std::invalid_argument("property \"chunk-size\" must be 16 bytes to 16 MiB");
   }
 
-  MechPairs mech_pairs() const override { return kPairs; }
   Status setup() override { return keys_.load(); }
-  void close() override { out_.clear(); }
-
-  BlockRef pull() override {
-    for (;;) {
-      if (cancelled() || failed_) return {};
-      if (BlockRef b = out_.pop()) return emit(std::move(b));
-      if (eof_) return {};
-      BlockRef in = upstream()->pull();
-      if (!in) {
-        eof_ = true;
-        finish();
-      } else {
-        feed(*in);
-      }
-    }
-  }
-
-  void push(BlockRef b) override {
-    if (b) {
-      if (cancelled() || failed_) return;
-      feed(*b);
-    } else if (!cancelled() && !failed_) {
-      finish();
-    }
-    while (BlockRef o = (cancelled() || failed_) ? BlockRef() : out_.pop()) downstream()->push(emit(std::move(o)));
-    if (!b) downstream()->push({});
-  }
 
  private:
-  BlockRef emit(BlockRef b) {
-    count_out(b->size());
-    return b;
-  }
-
-  void error(const std::string& op, const std::string& detail) {
-    failed_ = true;
-    fail(plain_error(op, detail));
-  }
-
-  void feed(const Block& b) {
-    count_in(b.size());
+  void feed(const Block& b) override {
     if (!started_ && !start_stream()) return;
     cutter_.cut(b, [&](const SliceCutter::Piece& p) {
-      if (!failed_) piece(p);
+      if (!failed()) piece(p);
     });
     out_.commit();
   }
 
   // EOF: end the open slice (EOF ends it), then the end frame pins the slice count.
-  void finish() {
+  void finish() override {
     if (!started_ && !start_stream()) return;
     if (in_frame_ && !end_frame()) return;
     cutter_.end_at_eof();
@@ -143,12 +103,12 @@ class FilterEncrypt final : public Element {
 
   void piece(const SliceCutter::Piece& p) {
     if (!in_frame_) begin_frame(cutter_.slice());
-    for (size_t off = 0; off < p.size && !failed_;) {
+    for (size_t off = 0; off < p.size && !failed();) {
       const size_t n = std::min<size_t>(p.size - off, chunk_);
       encrypt_chunk(p.data + off, n);
       off += n;
     }
-    if (p.end && !failed_) end_frame();
+    if (p.end && !failed()) end_frame();
   }
 
   void begin_frame(uint64_t s) {
@@ -216,10 +176,9 @@ class FilterEncrypt final : public Element {
   SliceCutter cutter_;
   const uint32_t chunk_;
   const uint8_t log2n_;
-  BlockWriter out_;
   Gcm gcm_;
   uint8_t aad_[kIdLen + kFrameHeader + 16] = {};  // stream id ‖ frame header ‖ chunk/trailer fields
-  bool started_ = false, eof_ = false, failed_ = false;
+  bool started_ = false;
   bool in_frame_ = false, pending_end_ = false;
   uint64_t slice_ = 0, slices_ = 0;
   uint32_t chunks_ = 0;
@@ -246,8 +205,9 @@ const bool registered = register_element({
      {"passphrase-file", PropType::kString, "", 0, -1, false, "file holding the passphrase (one trailing newline is ignored)"},
      {"kdf-cost", PropType::kInt, "15", 10, 20, false, "scrypt cost log2(N) for a passphrase (15 = 32 MiB, ~0.1 s)"},
      {"slice-size", PropType::kSize, "0", 0, 9.0e18, false, "cut a slice every N input bytes; 0 = follow upstream's marks"},
-     {"chunk-size", PropType::kSize, "256KiB", 16, 16777216.0, false, "largest authenticated chunk inside a frame"}},
-    kPairs,
+     {"chunk-size", PropType::kSize, "256KiB", 16, 16777216.0, false, "largest authenticated chunk inside a frame"},
+     {"prefetch", PropType::kBool, "true", 0, -1, false, "read the input on another thread than the cipher (uses both cores)"}},
+    CryptFilter::pairs(true),
     "source-file path=/etc/hosts ! filter-encrypt key-file=/etc/xfa/backup.key slice-size=4MiB ! dest-file path=/tmp/hosts.xfac",
     [](const Props& p) { return std::make_unique<FilterEncrypt>(p); },
 });

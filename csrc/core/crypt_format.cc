@@ -371,5 +371,86 @@ BlockRef BlockWriter::pop() {
   return b;
 }
 
+MechPairs CryptFilter::pairs(bool prefetch) {
+  if (!prefetch) return {{Mech::kPullBuffer, Mech::kPullBuffer, 1, 0, 0}, {Mech::kPushBuffer, Mech::kPushBuffer, 1, 0, 0}};
+  return {{Mech::kPushBuffer, Mech::kPullBuffer, 1, 0, 0},
+          {Mech::kPullBuffer, Mech::kPullBuffer, 1, 0, 1},
+          {Mech::kPushBuffer, Mech::kPushBuffer, 1, 0, 1},
+          {Mech::kPullBuffer, Mech::kPushBuffer, 1, 0, 2}};
+}
+
+void CryptFilter::error(const std::string& op, const std::string& detail) {
+  failed_ = true;
+  fail(plain_error(op, detail));
+}
+
+void CryptFilter::consume(BlockRef b) {
+  if (cancelled() || failed_) return;
+  if (b) {
+    count_in(b->size());
+    feed(*b);
+    return;
+  }
+  eof_ = true;
+  finish();
+}
+
+void CryptFilter::drain_push() {
+  while (!cancelled() && !failed_) {
+    BlockRef o = out_.pop();
+    if (!o) return;
+    count_out(o->size());
+    downstream()->push(std::move(o));
+  }
+}
+
+BlockRef CryptFilter::pull() {
+  for (;;) {
+    if (cancelled() || failed_) return {};
+    if (BlockRef b = out_.pop()) {
+      count_out(b->size());
+      return b;
+    }
+    if (eof_) return {};
+    consume(prefetch_ ? in_q_.take() : upstream()->pull());
+  }
+}
+
+void CryptFilter::push(BlockRef b) {
+  if (prefetch_) {
+    if (!b) in_q_.close();
+    else if (!cancelled()) in_q_.put(std::move(b));
+    return;
+  }
+  const bool end = !b;
+  if (!end && (cancelled() || failed_)) return;
+  consume(std::move(b));
+  drain_push();
+  if (end) downstream()->push({});
+}
+
+void CryptFilter::run(int thread_index) {
+  if (input_mech() == Mech::kPullBuffer && thread_index == 0) return prefetch_loop();
+  if (output_mech() != Mech::kPushBuffer) return;
+  while (!cancelled() && !failed_ && !eof_) {
+    consume(in_q_.take());
+    drain_push();
+  }
+  downstream()->push({});
+}
+
+void CryptFilter::prefetch_loop() {
+  for (;;) {
+    BlockRef b = upstream()->pull();
+    if (!b) return in_q_.close();
+    if (!in_q_.put(std::move(b))) return;
+  }
+}
+
+void CryptFilter::close() {
+  out_.clear();
+  in_q_.cancel();  // drops blocks still queued after a cancel
+}
+
 }  // namespace crypt
 }  // namespace xfa

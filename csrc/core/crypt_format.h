@@ -47,6 +47,7 @@
 #include <utility>
 #include <vector>
 
+#include "block_queue.h"
 #include "xfa/buffer.h"
 #include "xfa/element.h"
 #include "xfa/status.h"
@@ -221,6 +222,48 @@ class BlockWriter {
   std::vector<BlockRef> ready_;
   size_t head_ = 0;
   size_t limit_ = 0;
+};
+
+// The data path of filter-encrypt and filter-decrypt. The transform (feed/finish) runs on one
+// thread at a time. With prefetch (the default) the input arrives through a short queue, so that
+// reading it (a file's read(), the upstream's own work) runs on another core than the cipher:
+//   PULL → PULL  run(0) pulls upstream into the queue; downstream's pull() transforms.
+//   PUSH → PUSH  upstream's push() queues; run(0) transforms and pushes.
+//   PUSH → PULL  push() queues; downstream's pull() transforms (no thread of its own).
+//   PULL → PUSH  run(0) pulls into the queue; run(1) transforms and pushes.
+// Without prefetch PULL → PULL and PUSH → PUSH transform on the caller's thread.
+// EOF: finish() runs once at the upstream's EOF unless the transfer was cancelled or failed; EOF is
+// then passed on. Cancel: unblock() cancels the queue, so every wait ends; pull() returns EOF,
+// push() drops its block, run() returns (a PUSH output still gets its EOF).
+class CryptFilter : public Element {
+ public:
+  CryptFilter(std::string kind, bool prefetch) : Element(std::move(kind)), out_(this), prefetch_(prefetch), in_q_(kQueueBlocks) {}
+  static MechPairs pairs(bool prefetch);
+  MechPairs mech_pairs() const override { return pairs(prefetch_); }
+  BlockRef pull() override;
+  void push(BlockRef b) override;
+  void run(int thread_index) override;
+  void unblock() override { in_q_.cancel(); }
+  void close() override;
+
+ protected:
+  // The transform thread: one input block, and the upstream's EOF. Output goes into out_ and
+  // leaves as it is committed. Report bad input with error().
+  virtual void feed(const Block& b) = 0;
+  virtual void finish() = 0;
+  void error(const std::string& op, const std::string& detail);
+  bool failed() const { return failed_; }
+  BlockWriter out_;
+
+ private:
+  static constexpr size_t kQueueBlocks = 4;
+  void consume(BlockRef b);
+  void drain_push();
+  void prefetch_loop();
+  const bool prefetch_;
+  BlockQueue in_q_;
+  bool eof_ = false;
+  bool failed_ = false;
 };
 
 }  // namespace crypt

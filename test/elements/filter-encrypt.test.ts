@@ -211,17 +211,19 @@ describe('round trips', () => {
       const length = i === 0 ? 1 : r(1, 3_000_000);
       const sliceSize = [r(1, 64), r(100, 20_000), r(20_000, 1_500_000), 0][i % 4];
       const chunk = [16, r(17, 5000), 65536, 262144][r(0, 3)];
-      const mech = r(0, 1) ? 'PULL_BUFFER' : 'PUSH_BUFFER';
+      const mechs = ['PULL_BUFFER', 'PUSH_BUFFER'];
+      const [inMech, outMech] = [mechs[r(0, 1)], mechs[r(0, 1)]];
+      const prefetch = [r(0, 2) > 0, r(0, 2) > 0];
       const blockSize = [4096, 8192, 65536, 1 << 20][r(0, 3)];
       const seed = r(1, 1e9);
       const useLen = sliceSize > 0 && sliceSize < 64 ? Math.min(length, 20_000) : length;
-      const { messages, error } = await runClean([
-        element('source-test', { mech, length: useLen, seed, 'chunk-seed': r(1, 1e9), 'max-chunk': r(1, 300_000) }),
-        element('filter-encrypt', { key: KEY_HEX, 'slice-size': sliceSize, 'chunk-size': chunk }),
-        element('filter-decrypt', { key: KEY_HEX }),
-        element('dest-test', { mech, length: useLen, seed, 'chunk-seed': r(1, 1e9) }),
+      const { messages, error, result } = await runClean([
+        element('source-test', { mech: inMech, length: useLen, seed, 'chunk-seed': r(1, 1e9), 'max-chunk': r(1, 300_000) }),
+        element('filter-encrypt', { key: KEY_HEX, 'slice-size': sliceSize, 'chunk-size': chunk, prefetch: prefetch[0] }),
+        element('filter-decrypt', { key: KEY_HEX, prefetch: prefetch[1] }),
+        element('dest-test', { mech: outMech, length: useLen, seed, 'chunk-seed': r(1, 1e9) }),
       ], { blockSize });
-      const ctx = `case ${i}: len ${useLen} slice ${sliceSize} chunk ${chunk} ${mech} block ${blockSize}`;
+      const ctx = `case ${i}: len ${useLen} slice ${sliceSize} chunk ${chunk} ${inMech}→${outMech} prefetch ${prefetch} block ${blockSize} (${result?.linkage})`;
       expect(error?.message, ctx).toBeUndefined();
       const enc = sliceMsgs(messages, 'filter-encrypt#2');
       const dec = sliceMsgs(messages, 'filter-decrypt#3');
@@ -237,6 +239,26 @@ describe('round trips', () => {
         expect([dec[j].offset, dec[j].length, dec[j].outOffset, dec[j].outLength]).toEqual([s.outOffset, s.outLength, s.offset, s.length]);
       }
       expect(inOff, ctx).toBe(useLen);
+    }
+  });
+
+  it('every mechanism pair, with and without prefetch, links without glue and round-trips', async () => {
+    for (const prefetch of [true, false]) {
+      for (const inMech of ['PULL_BUFFER', 'PUSH_BUFFER']) {
+        for (const outMech of ['PULL_BUFFER', 'PUSH_BUFFER']) {
+          const { error, result } = await runClean([
+            element('source-test', { mech: inMech, length: 300_000, seed: 3, 'max-chunk': 20_000 }),
+            element('filter-encrypt', { key: KEY_HEX, 'slice-size': 70_000, prefetch }),
+            element('filter-decrypt', { key: KEY_HEX, prefetch }),
+            element('dest-test', { mech: outMech, length: 300_000, seed: 3 }),
+          ]);
+          expect(error?.message).toBeUndefined();
+          const glued = result!.linkage.includes('glue');
+          // without prefetch a mixed pair needs glue; with it every pair links directly
+          expect(glued, result!.linkage).toBe(!prefetch && inMech !== outMech);
+          if (prefetch) expect(result!.linkage).toMatch(new RegExp(`-${inMech}-> filter-encrypt#2 -.*-> filter-decrypt#3 -${outMech}->`));
+        }
+      }
     }
   });
 
