@@ -1,6 +1,6 @@
 // dest-ssh: streams the transfer into the standard input of a command run on a remote host.
 import { defineElement, type ElementContext } from '../src/bridge.js';
-import { LineReporter, RemoteCommand, SshError, sshConnect, sshConnectionProps, sshOptions, type SshConnection } from '../src/ssh.js';
+import { commandProps, LineReporter, RemoteCommand, SshError, sshConnect, sshConnectionProps, sshOptions, type SshConnection } from '../src/ssh.js';
 
 defineElement({
   name: 'dest-ssh',
@@ -11,11 +11,12 @@ defineElement({
     'messages; a non-zero exit status, a signal, or an exit before all the data was read fails the transfer. Cancel or ' +
     'failure sends SIGTERM to the remote process group before closing the channel, so the command never mistakes an ' +
     'aborted stream for a complete one.',
-  props: [...sshConnectionProps, { name: 'command', type: 'string', required: true, help: 'command run by the remote shell, e.g. "cat > /backup/etc.tar"' }],
+  props: [...sshConnectionProps, ...commandProps('cat > /backup/etc.tar')],
   example: 'source-file path=/tmp/etc.tar ! dest-ssh host=backup.example.org user=amanda command="cat > /backup/etc.tar"',
   create: (props) => {
     const opts = sshOptions(props);
     const command = String(props.command);
+    const group = props['kill-group'] !== false;
     let conn: SshConnection | undefined;
     let cmd: RemoteCommand | undefined;
     let starting: Promise<RemoteCommand> | undefined;
@@ -24,7 +25,7 @@ defineElement({
     const start = (ctx: ElementContext): Promise<RemoteCommand> => {
       starting ??= (async () => {
         conn = await sshConnect(opts, ctx);
-        cmd = await RemoteCommand.start(conn, command, ctx);
+        cmd = await RemoteCommand.start(conn, command, ctx, group);
         const out = new LineReporter((l) => ctx.info(`stdout: ${l}`));
         cmd.stream.on('data', (d: Buffer) => out.add(d));
         cmd.stream.once('end', () => out.flush());
@@ -69,9 +70,8 @@ defineElement({
         }
       },
       async abort() {
-        cmd?.kill();
         await starting?.catch(() => undefined);
-        cmd?.kill();
+        await cmd?.kill();
         await conn?.close();
       },
     };

@@ -1,5 +1,5 @@
 // source-sftp: reads a remote file over SFTP, several reads in flight, delivered in order.
-import { defineElement } from '../src/bridge.js';
+import { defineElement, type ElementContext } from '../src/bridge.js';
 import { SftpSession, sshConnect, sshConnectionProps, sshOptions, where } from '../src/ssh.js';
 
 interface Read {
@@ -29,8 +29,8 @@ defineElement({
     const path = String(props.path);
     const maxRequests = props.requests === undefined ? 32 : Number(props.requests);
     const requestSize = props['request-size'] === undefined ? 65536 : Number(props['request-size']);
-    return {
-      async run(ctx) {
+    let running: Promise<void> | undefined;
+    const body = async (ctx: ElementContext): Promise<void> => {
         const conn = await sshConnect(opts, ctx);
         const onAbort = (): void => void conn.close();
         ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -78,6 +78,14 @@ defineElement({
           ctx.signal.removeEventListener('abort', onAbort);
           await conn.close();
         }
+    };
+    return {
+      run(ctx) {
+        running = body(ctx);
+        return running;
+      },
+      async abort() {
+        await running?.catch(() => undefined);
       },
     };
   },

@@ -294,13 +294,19 @@ export function sshConnect(o: SshOptions, ctx: SshContext): Promise<SshConnectio
   };
   return new Promise<SshConnection>((resolve, reject) => {
     let settled = false;
-    const onAbort = (): void => {
+    /** A failure before `ready`: the socket is closed (no fd left behind) before we reject. */
+    const fail = (err: SshError): void => {
+      if (settled) return;
+      settled = true;
+      ctx.signal.removeEventListener('abort', onAbort);
       client.destroy();
-      if (!settled) {
-        settled = true;
-        reject(new SshError('connect', `connect to ${name}: cancelled`));
-      }
+      const t = setTimeout(() => reject(err), 2000);
+      void conn.closed.then(() => {
+        clearTimeout(t);
+        reject(err);
+      });
     };
+    const onAbort = (): void => fail(new SshError('connect', `connect to ${name}: cancelled`));
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     client.on('ready', () => {
       ctx.signal.removeEventListener('abort', onAbort);
@@ -309,22 +315,13 @@ export function sshConnect(o: SshOptions, ctx: SshContext): Promise<SshConnectio
       resolve(conn);
     });
     client.on('error', (e: Error & { code?: string; level?: string }) => {
-      const err = refusal ?? new SshError('connect', describeConnectError(e, o));
       conn.lost ??= e.level === 'client-timeout' && settled
         ? new Error(`no answer to ${o.keepaliveCountMax} keepalives (${o.keepaliveMs} ms apart)`) : e;
-      if (!settled) {
-        settled = true;
-        ctx.signal.removeEventListener('abort', onAbort);
-        reject(err);
-      }
+      fail(refusal ?? new SshError('connect', describeConnectError(e, o)));
     });
     client.on('close', () => {
       conn.lost ??= new Error('connection closed');
-      if (!settled) {
-        settled = true;
-        ctx.signal.removeEventListener('abort', onAbort);
-        reject(refusal ?? new SshError('connect', `connect to ${name}: connection closed during setup`));
-      }
+      fail(refusal ?? new SshError('connect', `connect to ${name}: connection closed during setup`));
     });
     const cfg: ConnectConfig = {
       host: o.host,
@@ -368,9 +365,7 @@ export function sshConnect(o: SshOptions, ctx: SshContext): Promise<SshConnectio
     try {
       client.connect(cfg);
     } catch (e) {
-      settled = true;
-      ctx.signal.removeEventListener('abort', onAbort);
-      reject(new SshError('connect', `connect to ${name}: ${(e as Error).message}`));
+      fail(new SshError('connect', `connect to ${name}: ${(e as Error).message}`));
     }
   });
 }
@@ -385,7 +380,8 @@ export class LineReporter {
   private dropped = 0;
   readonly last: string[] = [];
 
-  constructor(private readonly report: (line: string) => void, private readonly keep = 5, private readonly maxReported = 1000) {}
+  constructor(private readonly report: (line: string) => void, private readonly keep = 5, private readonly maxReported = 1000,
+    private skipFirst?: RegExp) {}
 
   add(data: Buffer): void {
     const text = this.partial + data.toString('utf8');
@@ -407,6 +403,9 @@ export class LineReporter {
 
   private line(raw: string): void {
     const l = raw.replace(/\r$/, '').slice(0, 1000);
+    const skip = this.skipFirst?.test(l);
+    this.skipFirst = undefined;
+    if (skip) return this.report(l);
     this.last.push(l);
     if (this.last.length > this.keep) this.last.shift();
     if (this.reported < this.maxReported) {
@@ -423,25 +422,58 @@ interface ExitInfo {
   desc?: string;
 }
 
+/** Quotes a string for any Unix shell (sh, bash, zsh, ksh, csh, fish): '...' with '\'' for quotes. */
+export function shQuote(s: string): string {
+  return `'${s.replace(/'/g, "'\\''")}'`;
+}
+
+/** The remote-command properties of source-ssh and dest-ssh. */
+export const commandProps = (example: string): PropSpec[] => [
+  { name: 'command', type: 'string', required: true, help: `command run on the remote host, e.g. "${example}"` },
+  { name: 'kill-group', type: 'bool', default: 'true', required: false,
+    help: 'run COMMAND with /bin/sh, which reports its process group, so that cancel can kill the whole group ' +
+      '(sshd ignores SSH signal requests from root logins); false: the login shell runs COMMAND as given' },
+];
+
+const PGID_LINE = /^xfa-pgid (\d+)$/;
+
+/**
+ * The command line sent for COMMAND: with `group`, `exec /bin/sh -c '...'` that first prints its
+ * PID on stderr — sshd made it a session leader, so that is the process group of everything the
+ * command starts.
+ */
+export function remoteCommandLine(command: string, group: boolean): string {
+  return group ? `exec /bin/sh -c ${shQuote(`echo "xfa-pgid $$" >&2; ${command}`)}` : command;
+}
+
 /** A command running on the remote host, its stdout/stdin as `stream`. */
 export class RemoteCommand {
   readonly stderr: LineReporter;
   /** Resolves when the command exited with status 0 and the channel closed; else rejects. */
   readonly finished: Promise<void>;
   private exit?: ExitInfo;
-  private killed = false;
+  private killing?: Promise<void>;
+  private pgid?: number;
+  private sawClose = false;
 
-  private constructor(private readonly conn: SshConnection, readonly command: string, readonly stream: ClientChannel, ctx: SshContext) {
-    this.stderr = new LineReporter((l) => ctx.info(`stderr: ${l}`));
+  private constructor(private readonly conn: SshConnection, readonly command: string, readonly stream: ClientChannel, ctx: SshContext, group: boolean) {
+    let first = group;
+    this.stderr = new LineReporter((l) => {
+      const m = first ? PGID_LINE.exec(l) : null;
+      first = false;
+      if (m) this.pgid = Number(m[1]);
+      else ctx.info(`stderr: ${l}`);
+    }, 5, 1000, group ? PGID_LINE : undefined);
     stream.stderr.on('data', (d: Buffer) => this.stderr.add(d));
     // A channel error ends in 'close', which reports it; never let it go unhandled.
     stream.on('error', () => undefined);
     stream.stderr.on('error', () => undefined);
     stream.on('exit', (code: number | null, signal?: string, core?: boolean, desc?: string) => {
-      this.exit = code !== null && code !== undefined ? { code } : { signal: signal ?? undefined, core, desc };
+      this.exit = code !== null && code !== undefined ? { code } : { signal: signal?.replace(/^SIG/, ''), core, desc };
     });
     this.finished = new Promise<void>((resolve, reject) => {
       stream.once('close', () => {
+        this.sawClose = true;
         this.stderr.flush();
         const e = this.outcome();
         if (e) reject(e);
@@ -451,11 +483,11 @@ export class RemoteCommand {
     this.finished.catch(() => undefined); // observed by whoever awaits it
   }
 
-  static start(conn: SshConnection, command: string, ctx: SshContext): Promise<RemoteCommand> {
+  static start(conn: SshConnection, command: string, ctx: SshContext, group = true): Promise<RemoteCommand> {
     return new Promise((resolve, reject) => {
-      conn.client.exec(command, (err, stream) => {
+      conn.client.exec(remoteCommandLine(command, group), (err, stream) => {
         if (err) reject(new SshError('exec', `run "${command}" on ${where(conn.opts)}: ${conn.lost ? `connection lost: ${conn.lost.message}` : err.message}`));
-        else resolve(new RemoteCommand(conn, command, stream, ctx));
+        else resolve(new RemoteCommand(conn, command, stream, ctx, group));
       });
     });
   }
@@ -480,29 +512,57 @@ export class RemoteCommand {
 
   /** True once the channel has closed for any reason. */
   get closed(): boolean {
-    return (this.stream as unknown as { outgoing: { state: string } }).outgoing.state === 'closed' || this.stream.destroyed;
+    return this.sawClose || this.stream.destroyed || (this.stream as unknown as { outgoing: { state: string } }).outgoing.state === 'closed';
   }
 
   /**
-   * Ends the remote command: SIGTERM to its process group (OpenSSH's "signal" request, sent even
-   * after EOF), then closes the channel. The signal goes first so that a command reading stdin
-   * does not take the closing for a complete input.
+   * Ends the remote command, then closes the channel: the SSH "signal" request (SIGTERM to the
+   * process group; OpenSSH honours it for non-root logins), and, with kill-group, `kill -TERM
+   * -PGID` on a second channel. Both happen before the channel closes, so that a command reading
+   * stdin never takes the closing for a complete input.
    */
-  kill(sig = 'TERM'): void {
-    if (this.killed) return;
-    this.killed = true;
-    const ch = this.stream as unknown as { outgoing: { id: number; state: string }; _client: { _protocol: { signal(id: number, s: string): void } } };
-    try {
-      if (ch.outgoing.state === 'open' || ch.outgoing.state === 'eof') ch._client._protocol.signal(ch.outgoing.id, sig);
-    } catch {
-      /* the connection is gone already */
-    }
-    try {
-      this.stream.close();
-    } catch {
-      /* idem */
-    }
+  kill(): Promise<void> {
+    this.killing ??= (async () => {
+      const ch = this.stream as unknown as { outgoing: { id: number; state: string }; _client: { _protocol: { signal(id: number, s: string): void } } };
+      const open = (): boolean => !this.closed && !this.conn.lost && (ch.outgoing.state === 'open' || ch.outgoing.state === 'eof');
+      try {
+        if (open()) ch._client._protocol.signal(ch.outgoing.id, 'TERM');
+      } catch {
+        /* the connection is gone already */
+      }
+      if (this.pgid !== undefined && this.exit === undefined && open()) {
+        await runQuietly(this.conn, `exec /bin/sh -c ${shQuote(`kill -TERM -${this.pgid}`)}`, 3000);
+      }
+      try {
+        this.stream.close();
+      } catch {
+        /* idem */
+      }
+    })();
+    return this.killing;
   }
+}
+
+/** Runs a short command on a new channel, ignoring its output and outcome; bounded in time. */
+function runQuietly(conn: SshConnection, command: string, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    const done = (): void => {
+      clearTimeout(t);
+      resolve();
+    };
+    try {
+      conn.client.exec(command, (err, st) => {
+        if (err) return done();
+        st.on('error', () => undefined);
+        st.stderr.resume();
+        st.resume();
+        st.once('close', done);
+      });
+    } catch {
+      done();
+    }
+  });
 }
 
 /** Opens the SFTP subsystem. */

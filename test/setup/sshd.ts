@@ -148,7 +148,7 @@ export async function startSshd(): Promise<Sshd> {
     `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${hostKey}`, `PidFile ${join(dir, 'sshd.pid')}`,
     `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'StrictModes no', 'PermitRootLogin prohibit-password',
     'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no', 'Subsystem sftp internal-sftp',
-    'LogLevel INFO', 'MaxStartups 50', 'MaxSessions 50', '',
+    process.env.SSHD_LOGLEVEL ? `LogLevel ${process.env.SSHD_LOGLEVEL}` : 'LogLevel INFO', 'MaxStartups 50', 'MaxSessions 50', '',
   ].join('\n'));
   execFileSync(SSHD, ['-t', '-f', config], { stdio: 'pipe' });
   const log = join(dir, 'sshd.log');
