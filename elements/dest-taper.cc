@@ -119,7 +119,7 @@ class DestTaper final : public Element {
     }
     if (!p.get_bool("sync", true)) options_.emplace_back("SYNC", "false");
     auto c = open_changer(changer_spec_);
-    if (auto* e = std::get_if<Error>(&c)) throw std::invalid_argument("property \"changer\": " + e->op + ": " + e->detail);
+    if (auto* e = std::get_if<Error>(&c)) throw std::invalid_argument("property \"changer\": " + e->to_string());
     changer_ = std::move(std::get<std::unique_ptr<Changer>>(c));
     if (timestamp_.empty()) timestamp_ = header_.datestamp;
     header_.type = amanda::FileType::kSplitDumpFile;
@@ -219,6 +219,7 @@ class DestTaper final : public Element {
 
   void close() override {
     disk_.reset();
+    hold_fd_.reset();
     mem_ = {};
     stage_ = {};
   }
