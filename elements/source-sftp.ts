@@ -20,15 +20,15 @@ defineElement({
   props: [
     ...sshConnectionProps,
     { name: 'path', type: 'string', required: true, help: 'remote file to read' },
-    { name: 'requests', type: 'int', default: '32', min: 1, max: 1024, required: false, help: 'SFTP read requests in flight' },
-    { name: 'request-size', type: 'size', default: '64KiB', min: 1024, max: 16 * 1024 * 1024, required: false, help: 'bytes per SFTP read (capped at the server\'s limit)' },
+    { name: 'requests', type: 'int', default: '16', min: 1, max: 1024, required: false, help: 'SFTP read requests in flight' },
+    { name: 'request-size', type: 'size', default: '256KiB', min: 1024, max: 16 * 1024 * 1024, required: false, help: 'bytes per SFTP read (capped at the server\'s limit)' },
   ],
   example: 'source-sftp host=backup.example.org user=amanda path=/backup/etc.tar ! dest-file path=/tmp/etc.tar',
   create: (props) => {
     const opts = sshOptions(props);
     const path = String(props.path);
-    const maxRequests = props.requests === undefined ? 32 : Number(props.requests);
-    const requestSize = props['request-size'] === undefined ? 65536 : Number(props['request-size']);
+    const maxRequests = props.requests === undefined ? 16 : Number(props.requests);
+    const requestSize = props['request-size'] === undefined ? 262144 : Number(props['request-size']);
     let running: Promise<void> | undefined;
     const body = async (ctx: ElementContext): Promise<void> => {
         const conn = await sshConnect(opts, ctx);
