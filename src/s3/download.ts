@@ -1,0 +1,216 @@
+/**
+ * Reading one S3 object, whole or by byte ranges: the engine of source-s3 and of the s3
+ * device's reads.
+ *
+ *     const r = new S3ObjectReader(client, opts, { signal, onRetry });
+ *     const { size, etag } = await r.open(ranges);   // HeadObject; ranges checked against size
+ *     for await (const buf of r.pieces()) ...        // in order, `concurrency` GETs in flight
+ *
+ * The object (or each range) is cut into pieces of at most `partSize` bytes; up to `concurrency`
+ * ranged GETs run at once and pieces come out strictly in order, so memory stays at
+ * concurrency × partSize. Every GET carries If-Match with the ETag HeadObject saw: an object
+ * replaced while it is being read fails the read (412) instead of mixing two versions. A piece
+ * whose GET fails with a retryable error (5xx, throttling, dropped or stalled connection, a body
+ * shorter than asked for) is fetched again from its start (see client.ts for the policy).
+ *
+ * Whole-object reads also verify the content when the ETag allows it: a single-part object's
+ * ETag is its MD5, a multipart one's is the MD5 of its parts' MD5s ("-N"); for the latter the
+ * part size is taken from HEAD ?partNumber=1 (all parts but the last are that size when xfa or
+ * the SDK wrote them; otherwise each part's size is asked for before declaring a mismatch).
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { S3Error, etagHex, tuning, url, withRetry, type RetryPolicy, type S3Options } from './client.js';
+
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+/** "off:len,off:len" (commas or whitespace between items) → ranges; throws on bad syntax. */
+export function parseRanges(items: readonly string[] | string): ByteRange[] {
+  const words = (typeof items === 'string' ? [items] : items).flatMap((w) => w.split(/[\s,]+/)).filter(Boolean);
+  return words.map((w) => {
+    const m = /^(\d{1,16}):(\d{1,16})$/.exec(w);
+    if (!m) throw new S3Error('ranges', `"${w}" is not OFFSET:LENGTH`, { retryable: false });
+    const r = { offset: Number(m[1]), length: Number(m[2]) };
+    if (r.length === 0) throw new S3Error('ranges', `"${w}" is empty`, { retryable: false });
+    if (!Number.isSafeInteger(r.offset + r.length)) throw new S3Error('ranges', `"${w}" is too large`, { retryable: false });
+    return r;
+  });
+}
+
+export interface ReaderHooks {
+  signal?: AbortSignal;
+  onRetry?: (message: string) => void;
+  /** Other remarks worth an info message. */
+  onInfo?: (message: string) => void;
+  /** Verify whole-object reads against the ETag (default true). */
+  verify?: boolean;
+}
+
+export class S3ObjectReader {
+  private readonly t: ReturnType<typeof tuning>;
+  private readonly policy: RetryPolicy;
+  private readonly stop = new AbortController();
+  size = 0;
+  etag = '';
+  private ranges: ByteRange[] = [];
+  private whole = false;
+  retries = 0;
+  bytesRead = 0;
+
+  constructor(private readonly client: S3Client, private readonly o: S3Options, private readonly hooks: ReaderHooks = {}) {
+    this.t = tuning(o);
+    hooks.signal?.addEventListener('abort', () => this.stop.abort(), { once: true });
+    this.policy = {
+      maxRetries: this.t.maxRetries, retryDelay: this.t.retryDelay, signal: this.stop.signal, secrets: [o.secretKey, o.sessionToken],
+      onRetry: (m) => {
+        this.retries++;
+        hooks.onRetry?.(m);
+      },
+    };
+  }
+
+  /** HeadObject; checks `ranges` (null: the whole object) against the size. */
+  async open(ranges: ByteRange[] | null): Promise<{ size: number; etag: string }> {
+    const head = await withRetry(`head ${url(this.o)}`, this.policy, () =>
+      this.client.send(new HeadObjectCommand({ Bucket: this.o.bucket, Key: this.o.key }), { abortSignal: this.stop.signal }));
+    this.size = head.ContentLength ?? 0;
+    this.etag = head.ETag ?? '';
+    this.whole = ranges === null;
+    this.ranges = ranges ?? (this.size > 0 ? [{ offset: 0, length: this.size }] : []);
+    this.ranges.forEach((r, i) => {
+      if (r.offset + r.length > this.size) {
+        throw new S3Error(`range ${i} (${r.offset}:${r.length})`, `extends past the end of ${url(this.o)} (${this.size} bytes)`, { retryable: false });
+      }
+    });
+    return { size: this.size, etag: this.etag };
+  }
+
+  /** Stops the GETs in flight (cancel). */
+  cancel(): void {
+    this.stop.abort();
+  }
+
+  /** The pieces in order. Call open() first. */
+  async *pieces(): AsyncGenerator<Buffer> {
+    const jobs: ByteRange[] = [];
+    for (const r of this.ranges) {
+      for (let at = 0; at < r.length; at += this.t.partSize) jobs.push({ offset: r.offset + at, length: Math.min(this.t.partSize, r.length - at) });
+    }
+    const verify = this.whole && this.hooks.verify !== false ? await this.verifier() : null;
+    const window: Promise<Buffer>[] = [];
+    let next = 0;
+    const fill = () => {
+      while (window.length < this.t.concurrency && next < jobs.length) {
+        const p = this.fetch(jobs[next++]);
+        p.catch(() => undefined); // awaited in order below; avoid unhandled rejections meanwhile
+        window.push(p);
+      }
+    };
+    try {
+      fill();
+      while (window.length) {
+        const buf = await window.shift()!;
+        fill();
+        verify?.update(buf);
+        this.bytesRead += buf.length;
+        yield buf;
+      }
+      if (verify) await verify.check();
+    } finally {
+      // An early exit (cancel, downstream failure): stop what is still in flight.
+      if (window.length) {
+        this.stop.abort();
+        await Promise.allSettled(window);
+      }
+    }
+  }
+
+  private async fetch(r: ByteRange): Promise<Buffer> {
+    const op = `get ${url(this.o)} bytes ${r.offset}-${r.offset + r.length - 1}`;
+    return withRetry(op, this.policy, async () => {
+      const out = await this.client.send(new GetObjectCommand({
+        Bucket: this.o.bucket, Key: this.o.key, Range: `bytes=${r.offset}-${r.offset + r.length - 1}`, IfMatch: this.etag || undefined,
+      }), { abortSignal: this.stop.signal });
+      const body = out.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
+      if (!body) throw new S3Error(op, 'no body in the response', { retryable: true });
+      const buf = Buffer.allocUnsafe(r.length);
+      let got = 0;
+      try {
+        for await (const c of body) {
+          if (got + c.length > r.length) throw new S3Error(op, `the server sent more than the ${r.length} bytes asked for`, { retryable: false });
+          buf.set(c, got);
+          got += c.length;
+        }
+      } catch (e) {
+        body.destroy?.();
+        throw e;
+      }
+      if (got !== r.length) throw new S3Error(op, `response ended after ${got} of ${r.length} bytes`, { retryable: true });
+      return buf;
+    }).catch((e) => {
+      if ((e as S3Error).status === 412) throw new S3Error(op, `the object changed while it was read (ETag no longer ${etagHex(this.etag)})`, { retryable: false });
+      throw e;
+    });
+  }
+
+  /** A running MD5 of the whole object, checked against the ETag at the end (null: not checkable). */
+  private async verifier(): Promise<{ update(b: Buffer): void; check(): Promise<void> } | null> {
+    const tag = etagHex(this.etag);
+    const single = /^[0-9a-f]{32}$/.test(tag);
+    const multi = /^([0-9a-f]{32})-(\d+)$/.exec(tag);
+    if (!single && !multi) return null;
+    if (single) {
+      const h = createHash('md5');
+      return {
+        update: (b) => h.update(b),
+        check: async () => {
+          const got = h.digest('hex');
+          if (got !== tag) throw new S3Error(`verify ${url(this.o)}`, `MD5 ${got} of the bytes read is not the ETag ${tag}`, { retryable: false });
+        },
+      };
+    }
+    const count = Number(multi![2]);
+    const partSize = await this.partLength(1).catch(() => null);
+    if (!partSize) return null; // the server cannot tell part sizes: nothing to verify against
+    const md5s: Buffer[] = [];
+    let h: Hash = createHash('md5');
+    let inPart = 0;
+    const update = (b: Buffer) => {
+      for (let off = 0; off < b.length;) {
+        const n = Math.min(b.length - off, partSize - inPart);
+        h.update(b.subarray(off, off + n));
+        inPart += n;
+        off += n;
+        if (inPart === partSize) {
+          md5s.push(h.digest());
+          h = createHash('md5');
+          inPart = 0;
+        }
+      }
+    };
+    const composite = (list: Buffer[]) => `${createHash('md5').update(Buffer.concat(list)).digest('hex')}-${list.length}`;
+    return {
+      update,
+      check: async () => {
+        if (inPart > 0) md5s.push(h.digest());
+        if (md5s.length === count && composite(md5s) === tag) return;
+        // Parts of unequal sizes (another writer)? Ask for each, then decide.
+        const sizes: number[] = [];
+        for (let i = 1; i <= count; i++) sizes.push(await this.partLength(i));
+        if (sizes.slice(0, -1).every((s) => s === partSize)) {
+          throw new S3Error(`verify ${url(this.o)}`, `the MD5s of the ${count} parts read do not give the ETag ${tag}`, { retryable: false });
+        }
+        this.hooks.onInfo?.(`verify ${url(this.o)}: parts of unequal sizes, the multipart ETag was not checked`);
+      },
+    };
+  }
+
+  private async partLength(n: number): Promise<number> {
+    const h = await withRetry(`head ${url(this.o)} part ${n}`, this.policy, () =>
+      this.client.send(new HeadObjectCommand({ Bucket: this.o.bucket, Key: this.o.key, PartNumber: n }), { abortSignal: this.stop.signal }));
+    return h.ContentLength ?? 0;
+  }
+}
