@@ -7,3 +7,5 @@ import './source-ssh.js';
 import './dest-ssh.js';
 import './source-sftp.js';
 import './dest-sftp.js';
+import './dest-s3.js';
+import './source-s3.js';
