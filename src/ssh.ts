@@ -364,6 +364,8 @@ export function sshConnect(o: SshOptions, ctx: SshContext): Promise<SshConnectio
     };
     try {
       client.connect(cfg);
+      // Small SFTP requests must not wait for Nagle's algorithm (40 ms stalls with delayed ACKs).
+      client.setNoDelay(true);
     } catch (e) {
       fail(new SshError('connect', `connect to ${name}: ${(e as Error).message}`));
     }
