@@ -130,6 +130,8 @@ std::variant<std::unique_ptr<Device>, Error> open_device(const std::string& spec
       {"file", devices::make_vfs},
       {"diskflat", devices::make_diskflat},
       {"null", devices::make_null},
+      {"tape", devices::make_tape},
+      {"rait", devices::make_rait},
   };
   for (const auto& t : kTypes) {
     if (type != t.type) continue;
@@ -140,7 +142,7 @@ std::variant<std::unique_ptr<Device>, Error> open_device(const std::string& spec
       if (Status s = dev->set_property(k, v)) return *s;
     return std::move(dev);
   }
-  return plain_error("open device \"" + spec + "\"", "unknown device type \"" + type + "\" (known: file, diskflat, null)");
+  return plain_error("open device \"" + spec + "\"", "unknown device type \"" + type + "\" (known: file, diskflat, null, tape, rait)");
 }
 
 std::variant<DeviceOptions, Error> parse_device_options(const std::vector<std::string>& items) {

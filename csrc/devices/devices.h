@@ -17,5 +17,7 @@ using DeviceOrError = std::variant<std::unique_ptr<Device>, Error>;
 DeviceOrError make_vfs(const std::string& spec, const std::string& node);       // file:DIR
 DeviceOrError make_diskflat(const std::string& spec, const std::string& node);  // diskflat:FILE
 DeviceOrError make_null(const std::string& spec, const std::string& node);      // null:
+DeviceOrError make_tape(const std::string& spec, const std::string& node);      // tape:/dev/nst0, tape:emu:IMAGE
+DeviceOrError make_rait(const std::string& spec, const std::string& node);      // rait:{dev1,dev2,...}
 
 }  // namespace xfa::devices

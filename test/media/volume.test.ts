@@ -69,7 +69,7 @@ describe('volumes', () => {
     expect(() => scanVolume(`file:${join(root, 'nothing')}`)).toThrow(/^open file:.*nothing: ENOENT: no such file or directory: no vtape directory/);
     expect(() => labelVolume(`file:${root}/label`, 'HAS SPACE')).toThrow(/start file:.*: label: build Amanda header|volume label "HAS SPACE" contains a space/);
     expect(() => labelVolume(`file:${join(root, 'nodir')}`, 'L')).toThrow(/^open file:.*nodir: ENOENT/);
-    expect(() => scanVolume('floppy:/dev/fd0')).toThrow('open device "floppy:/dev/fd0": unknown device type "floppy" (known: file, diskflat, null)');
+    expect(() => scanVolume('floppy:/dev/fd0')).toThrow('open device "floppy:/dev/fd0": unknown device type "floppy" (known: file, diskflat, null, tape, rait)');
     expect(() => scanVolume(`file:${root}`, { BLOCK_SIZE: 0 })).toThrow(`set_property BLOCK_SIZE file:${root}: 0 is outside 1..1073741824`);
     expect(existsSync(join(root, 'nodir'))).toBe(false);
   });
