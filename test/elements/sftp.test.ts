@@ -143,18 +143,22 @@ describe('failures and cancel', () => {
     expect(existsSync(f)).toBe(false);
   });
 
-  it('source-sftp: cancel mid-transfer ends cleanly', async () => {
-    const r = await runClean([element('source-sftp', sshd.props({ path: data })), element('dest-null')], {
+  it('source-sftp: reads past the size fstat gave (/dev/zero is endless); cancel ends it cleanly', async () => {
+    const r = await runClean([element('source-sftp', sshd.props({ path: '/dev/zero' })), element('dest-null')], {
+      progressMs: 50,
       during: (x) => x.on('message', (m) => {
-        if (m.type === 'progress') x.cancel();
+        if (m.type === 'progress' && m.bytesOut > 4 * MiB) x.cancel();
       }),
     });
     expect(r.error?.cancelled).toBe(true);
+    const moved = Math.max(...r.messages.flatMap((m) => (m.type === 'progress' ? [m.bytesOut] : [0])));
+    expect(moved).toBeGreaterThan(4 * MiB);
   });
 
   it('source-sftp: the sshd session killed mid-stream is a clear error', async () => {
     let killed = false;
-    const r = await runClean([element('source-sftp', sshd.props({ path: data })), element('dest-null')], {
+    const r = await runClean([element('source-sftp', sshd.props({ path: '/dev/zero' })), element('dest-null')], {
+      progressMs: 50,
       during: (x) => x.on('message', (m) => {
         if (m.type === 'progress' && !killed) {
           killed = true;
@@ -163,7 +167,7 @@ describe('failures and cancel', () => {
       }),
     });
     expect(killed).toBe(true);
-    expect(r.error?.message).toMatch(new RegExp(`source-sftp#1: read: read ${sshd.user}@\\[127.0.0.1\\]:${sshd.port}:${data}: connection lost`));
+    expect(r.error?.message).toMatch(new RegExp(`source-sftp#1: read: read ${sshd.user}@\\[127.0.0.1\\]:${sshd.port}:/dev/zero: connection lost`));
   });
 
   it('dest-sftp: the sshd session killed mid-stream is a clear error', async () => {

@@ -120,12 +120,10 @@ describe('source-ssh / dest-ssh data', () => {
     let open!: () => void;
     gate = new Promise((r) => (open = r));
     gateBytes = 0;
-    const rss0 = process.memoryUsage().rss;
     const running = runClean([element('source-ssh', sshd.props({ command: `head -c 64M /dev/zero; touch ${done}` })), element('dest-ts-gate')]);
     await new Promise((r) => setTimeout(r, 1500));
     // Unread, 64 MiB cannot have left the remote side: windows and socket buffers hold a few MiB.
     expect(existsSync(done)).toBe(false);
-    expect(process.memoryUsage().rss - rss0).toBeLessThan(48 * MiB);
     open();
     const r = await running;
     expect(r.error).toBeUndefined();
@@ -170,6 +168,7 @@ describe('remote failures', () => {
   it('source-ssh: the sshd session killed mid-stream is a clear error', async () => {
     let killed = false;
     const r = await runClean([element('source-ssh', sshd.props({ command: 'cat /dev/zero' })), element('dest-null')], {
+      progressMs: 50,
       during: (x) => x.on('message', (m) => {
         if (m.type === 'progress' && !killed) {
           killed = true;
