@@ -158,6 +158,20 @@ describe('dest-taper: Amanda vectors (seed 0xFACADE, 2.5 MiB vtapes, 1 MiB parts
     expectCrc(out, data);
   });
 
+  it('LEOM hits in the file-2 header: PART-2-0-OK, EOM (the empty part removed), then part 2 on volume 2', async () => {
+    const dir = changer('leom-header');
+    const P = 74 * 32768; // part 1 ends exactly where the next 32 KiB header enters the warning zone
+    const out = await taper(element('source-random', { length: 2 * P + 1000, seed: SEED }),
+      { changer: `chg-disk:${dir}`, 'part-size': P, 'device-properties': [MVU] });
+    expect(out.error).toBeUndefined();
+    expect(amandaSeq(out.messages)).toEqual(['PART-1-OK', 'PART-2-OK', 'EOM', 'PART-2-OK', 'PART-3-OK', 'EOM', 'PART-3-OK', 'DONE']); // and again on volume 2
+    const parts = partDone(out.messages) as Array<PartDoneMessage & { slot: number }>;
+    expect(parts[1]).toMatchObject({ partnum: 2, size: 0, successful: true, eom: true, reason: 'leom', slot: 1 });
+    expect(scanVolume(`file:${join(dir, 'slot1')}`).files.map((f) => f.file)).toEqual([1]);
+    expect(parts[2]).toMatchObject({ partnum: 2, size: P, slot: 2, fileno: 1 });
+    expectCrc(out, await readParts(dir, parts));
+  });
+
   it('cancellation after part 4: CANCELLED, DONE; the part in progress is removed, every finished part reads back', async () => {
     const dir = changer('cancel', 40);
     let cancelled = false;
