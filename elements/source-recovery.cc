@@ -266,8 +266,42 @@ class SourceRecovery final : public Element {
         s->detail += " (part " + std::to_string(next_partnum_) + " is missing)";
         return s;
       }
+      bool retried = false;
+      if (Status s = retried_later(file, got, &retried)) return s;
+      if (retried) {
+        post(msg(MsgType::kInfo).set("message", "skipping " + where(dev_->volume_label(), file) + ": part " + std::to_string(got) +
+                                                    " was cut off by the end of the volume and retried on the next one"));
+        continue;
+      }
       return begin_part(h, dev_->volume_label(), false);
     }
+  }
+
+  // On media that cannot remove a failed part (tape: PARTIAL_DELETION false), a part cut off by
+  // PEOM stays as the volume's last file and is written again on the next volume. Scanning, a
+  // part that is the last file of its volume is skipped when the next volume's first file of
+  // the dump has the same partnum. Leaves dev_ positioned at `file` again.
+  Status retried_later(uint32_t file, int partnum, bool* retried) {
+    *retried = false;
+    if (dev_->properties().partial_deletion || scan_slot_ >= changer_->slot_count()) return ok();
+    amanda::Header h;
+    if (Status s = dev_->seek_file(file + 1, &h)) return s;
+    const bool last = h.type == amanda::FileType::kTapeEnd;
+    if (Status s = dev_->seek_file(file, &h)) return s;
+    if (!last) return ok();
+    auto d = changer_->open_slot(scan_slot_, options_);
+    if (auto* e = std::get_if<Error>(&d)) return *e;
+    auto next = std::move(std::get<std::unique_ptr<Device>>(d));
+    if (next->start(DeviceAccess::kRead, "", "")) return ok();
+    for (uint32_t f = 1;; ++f) {
+      amanda::Header n;
+      if (next->seek_file(f, &n) || n.type == amanda::FileType::kTapeEnd) break;
+      if (!same_dump(n)) continue;
+      *retried = (n.type == amanda::FileType::kDumpFile ? 1 : n.partnum) == partnum;
+      break;
+    }
+    next->finish();
+    return ok();
   }
 
   Status begin_part(const amanda::Header& h, const std::string& label, bool known_size) {

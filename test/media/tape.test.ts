@@ -145,6 +145,28 @@ describe('tape device (st emulator)', () => {
     expect(range.xfer.result(1)!.equals(data.subarray(600_000, 900_000))).toBe(true);
   });
 
+  it('PEOM on tape (no LEOM): the cut-off part stays on tape 1 (tape cannot remove it), the retry is on tape 2; a scan skips the partial copy', async () => {
+    blank('peom-1', 1 << 20, 1 << 20);
+    blank('peom-2', 1 << 20, 1 << 20);
+    const changer = `chg-multi:tape:emu:${root}/peom-{1,2}`;
+    const data = bytes(1_500_000, 13);
+    writeFileSync(join(root, 'peom-src'), data);
+    const header = headerText(dumpHeader({ type: 'FILE' }));
+    const out = await runClean([element('source-file', { path: join(root, 'peom-src') }), element('dest-taper', {
+      changer, header, 'part-size': '320KiB', 'part-cache': 'memory', 'label-template': 'T-$s' })]);
+    expect(out.error).toBeUndefined();
+    const parts = partDone(out.messages) as Array<PartDoneMessage & { label: string }>;
+    const failed = parts.find((p) => !p.successful)!;
+    expect(failed).toMatchObject({ label: 'T-1', reason: 'peom', eom: true });
+    const onTape1 = scanVolume(`tape:emu:${root}/peom-1`).files;
+    expect(onTape1.at(-1)!.header.partnum).toBe(failed.partnum); // the partial copy
+    expect(scanVolume(`tape:emu:${root}/peom-2`).files[0].header.partnum).toBe(failed.partnum);
+    const back = await runClean([element('source-recovery', { changer, header }), element('dest-buffer', { 'max-size': 4 << 20 })]);
+    expect(back.error).toBeUndefined();
+    expect(back.messages.some((m) => m.type === 'info' && /cut off by the end of the volume and retried on the next one/.test(m.message))).toBe(true);
+    expect(back.xfer.result(1)!.equals(padded(data, 32768))).toBe(true);
+  });
+
   it('no tape loaded (no image) is VOLUME_MISSING; a blank tape is unlabeled', async () => {
     expect(() => scanVolume(`tape:emu:${join(root, 'nothing')}`)).toThrow(/no tape loaded/);
     expect(() => scanVolume(`tape:emu:${blank('blank')}`)).toThrow(/blank tape/);
