@@ -49,7 +49,9 @@ defineElement({
             await ctx.push(buf);
           }
           if (!ctx.signal.aborted) {
-            ctx.info(`read ${reader.bytesRead} bytes of ${url(o)} (${ranges ? `${ranges.length} range${ranges.length === 1 ? '' : 's'}` : 'whole object'}, ${reader.retries} retr${reader.retries === 1 ? 'y' : 'ies'})`);
+            const what = ranges ? `${ranges.length} range${ranges.length === 1 ? '' : 's'}` : 'whole object';
+            ctx.info(`read ${reader.bytesRead} bytes of ${url(o)} (${what}; ${reader.gets} GET${reader.gets === 1 ? '' : 's'}, up to ${reader.maxInFlight} in flight, `
+              + `${reader.retries} retr${reader.retries === 1 ? 'y' : 'ies'})`);
           }
         } catch (e) {
           if (ctx.signal.aborted) return;

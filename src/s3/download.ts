@@ -14,13 +14,17 @@
  * shorter than asked for) is fetched again from its start (see client.ts for the policy).
  *
  * Whole-object reads also verify the content when the ETag allows it: a single-part object's
- * ETag is its MD5, a multipart one's is the MD5 of its parts' MD5s ("-N"); for the latter the
- * part size is taken from HEAD ?partNumber=1 (all parts but the last are that size when xfa or
- * the SDK wrote them; otherwise each part's size is asked for before declaring a mismatch).
+ * ETag is its MD5, a multipart one's is the MD5 of its parts' MD5s ("-N"). For the latter the part
+ * size comes from the object's metadata (dest-s3 records x-amz-meta-xfa-part-size) or else from
+ * HEAD ?partNumber=1 (all parts but the last are that size when xfa or the SDK wrote them;
+ * otherwise each part's size is asked for before declaring a mismatch). A server that cannot tell
+ * (Swift's s3api has no ?partNumber) leaves other writers' multipart objects unverified, which an
+ * `info` message says.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { S3Error, etagHex, tuning, url, withRetry, type RetryPolicy, type S3Options } from './client.js';
+import { PART_SIZE_META } from './upload.js';
 
 export interface ByteRange {
   offset: number;
@@ -55,10 +59,14 @@ export class S3ObjectReader {
   private readonly stop = new AbortController();
   size = 0;
   etag = '';
+  metadata: Record<string, string> = {};
   private ranges: ByteRange[] = [];
   private whole = false;
   retries = 0;
   bytesRead = 0;
+  /** GETs made by pieces() (retries not counted) and the most that were in flight at once. */
+  gets = 0;
+  maxInFlight = 0;
 
   constructor(private readonly client: S3Client, private readonly o: S3Options, private readonly hooks: ReaderHooks = {}) {
     this.t = tuning(o);
@@ -78,6 +86,7 @@ export class S3ObjectReader {
       this.client.send(new HeadObjectCommand({ Bucket: this.o.bucket, Key: this.o.key }), { abortSignal: this.stop.signal }));
     this.size = head.ContentLength ?? 0;
     this.etag = head.ETag ?? '';
+    this.metadata = head.Metadata ?? {};
     this.whole = ranges === null;
     this.ranges = ranges ?? (this.size > 0 ? [{ offset: 0, length: this.size }] : []);
     this.ranges.forEach((r, i) => {
@@ -86,6 +95,14 @@ export class S3ObjectReader {
       }
     });
     return { size: this.size, etag: this.etag };
+  }
+
+  /** One range, fetched (and retried) on its own. Call open() first. */
+  read(r: ByteRange): Promise<Buffer> {
+    if (r.offset + r.length > this.size) {
+      return Promise.reject(new S3Error(`get ${url(this.o)}`, `bytes ${r.offset}-${r.offset + r.length - 1} are past the end (${this.size} bytes)`, { retryable: false }));
+    }
+    return this.fetch(r);
   }
 
   /** Stops the GETs in flight (cancel). */
@@ -107,6 +124,8 @@ export class S3ObjectReader {
         const p = this.fetch(jobs[next++]);
         p.catch(() => undefined); // awaited in order below; avoid unhandled rejections meanwhile
         window.push(p);
+        this.gets++;
+        this.maxInFlight = Math.max(this.maxInFlight, window.length);
       }
     };
     try {
@@ -173,8 +192,14 @@ export class S3ObjectReader {
       };
     }
     const count = Number(multi![2]);
-    const partSize = await this.partLength(1).catch(() => null);
-    if (!partSize) return null; // the server cannot tell part sizes: nothing to verify against
+    // The part size: recorded by xfa's writer, else asked of the server (HEAD ?partNumber=1, which
+    // AWS answers and Swift's s3api does not).
+    const recorded = Number(this.metadata[PART_SIZE_META]);
+    const partSize = recorded > 0 ? recorded : await this.partLength(1).catch(() => null);
+    if (!partSize) {
+      this.hooks.onInfo?.(`verify ${url(this.o)}: the server does not tell part sizes, the multipart ETag was not checked`);
+      return null;
+    }
     const md5s: Buffer[] = [];
     let h: Hash = createHash('md5');
     let inPart = 0;
@@ -199,7 +224,7 @@ export class S3ObjectReader {
         if (md5s.length === count && composite(md5s) === tag) return;
         // Parts of unequal sizes (another writer)? Ask for each, then decide.
         const sizes: number[] = [];
-        for (let i = 1; i <= count; i++) sizes.push(await this.partLength(i));
+        if (!recorded) for (let i = 1; i <= count; i++) sizes.push(await this.partLength(i));
         if (sizes.slice(0, -1).every((s) => s === partSize)) {
           throw new S3Error(`verify ${url(this.o)}`, `the MD5s of the ${count} parts read do not give the ETag ${tag}`, { retryable: false });
         }

@@ -18,6 +18,8 @@
  *   a dropped connection. After CompleteMultipartUpload, HeadObject must show the exact size and,
  *   when the server gives an S3-style multipart ETag (MD5 of the part MD5s + "-N"), that ETag too;
  *   otherwise the object is deleted and the upload fails. A small object's ETag must be its MD5.
+ *   A multipart object records its part size as metadata (x-amz-meta-xfa-part-size), so that a
+ *   reader can check the whole object against the multipart ETag.
  * - Failures: a part that fails for good (non-retryable error, or retries used up) fails the
  *   next write() or end(). abort() (the transfer was cancelled or failed) stops the requests in
  *   flight, waits for them, then aborts the multipart upload (retried), so no part is left
@@ -33,6 +35,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { formatSize } from '../props.js';
 import { MAX_PARTS, S3Error, etagHex, toS3Error, tuning, url, withRetry, type RetryPolicy, type S3Options } from './client.js';
+
+/** Object metadata (x-amz-meta-xfa-part-size) recording a multipart object's part size. */
+export const PART_SIZE_META = 'xfa-part-size';
 
 export interface UploadResult {
   /** Bytes stored. */
@@ -249,7 +254,9 @@ export class S3ObjectWriter {
       // was lost): remember to sweep such orphans at the end.
       if (attempt > 0) this.createAmbiguous = true;
       const r = await this.client.send(new CreateMultipartUploadCommand({
-        Bucket: this.o.bucket, Key: this.o.key, ContentType: this.hooks.contentType ?? 'application/octet-stream', Metadata: this.hooks.metadata,
+        Bucket: this.o.bucket, Key: this.o.key, ContentType: this.hooks.contentType ?? 'application/octet-stream',
+        // Readers verify the multipart ETag with it (S3 servers need not tell part sizes).
+        Metadata: { ...this.hooks.metadata, [PART_SIZE_META]: String(this.t.partSize) },
       }), { abortSignal: this.stop.signal });
       if (!r.UploadId) throw new S3Error(`create upload ${url(this.o)}`, 'the server returned no UploadId', { retryable: false });
       return r.UploadId;
