@@ -13,7 +13,7 @@
  * whose GET fails with a retryable error (5xx, throttling, dropped or stalled connection, a body
  * shorter than asked for) is fetched again from its start (see client.ts for the policy).
  *
- * Whole-object reads also verify the content when the ETag allows it: a single-part object's
+ * With `verify`, whole-object reads also check the content when the ETag allows it: a single-part object's
  * ETag is its MD5, a multipart one's is the MD5 of its parts' MD5s ("-N"). For the latter the part
  * size comes from the object's metadata (dest-s3 records x-amz-meta-xfa-part-size) or else from
  * HEAD ?partNumber=1 (all parts but the last are that size when xfa or the SDK wrote them;
@@ -49,7 +49,7 @@ export interface ReaderHooks {
   onRetry?: (message: string) => void;
   /** Other remarks worth an info message. */
   onInfo?: (message: string) => void;
-  /** Verify whole-object reads against the ETag (default true). */
+  /** Verify whole-object reads against the ETag (default: false). */
   verify?: boolean;
 }
 
@@ -116,7 +116,7 @@ export class S3ObjectReader {
     for (const r of this.ranges) {
       for (let at = 0; at < r.length; at += this.t.partSize) jobs.push({ offset: r.offset + at, length: Math.min(this.t.partSize, r.length - at) });
     }
-    const verify = this.whole && this.hooks.verify !== false ? await this.verifier() : null;
+    const verify = this.whole && this.hooks.verify === true ? await this.verifier() : null;
     const window: Promise<Buffer>[] = [];
     let next = 0;
     const fill = () => {

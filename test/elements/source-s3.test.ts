@@ -68,7 +68,7 @@ async function runCleanS3(specs: ElementSpec[], opts: Parameters<typeof run>[1] 
 
 describe('source-s3: whole objects', () => {
   it('a multipart object comes back byte-identical with 4 ranged GETs in flight, checked against its ETag', async () => {
-    const { result, messages } = await runClean([element('source-s3', s3props(s3, B, 'multi', { 'part-size': '5MiB', concurrency: 4 })), element('dest-null', { seed: 31 })]);
+    const { result, messages } = await runClean([element('source-s3', s3props(s3, B, 'multi', { 'part-size': '5MiB', concurrency: 4, verify: true })), element('dest-null', { seed: 31 })]);
     expect(result).toBeDefined();
     expect(messages.find((m) => m.type === 'crc' && m.elt === 'dest-null#2')).toMatchObject({ size: MULTI });
     expect(readInfo(messages)).toBe(`read ${MULTI} bytes of s3://${B}/multi (whole object; 5 GETs, up to 4 in flight, 0 retries)`);
@@ -81,7 +81,7 @@ describe('source-s3: whole objects', () => {
     expect(readInfo(messages)).toMatch(/1 GET, up to 1 in flight/);
   });
 
-  it('damaged storage is caught: the MD5 of what was read is not the ETag (and verify=false lets it through)', async () => {
+  it('damaged storage is caught with verify=true: the MD5 of what was read is not the ETag (the default lets it through)', async () => {
     const size = 11 * MiB + 333;
     await putObject(c, B, 'damaged', lcg(33, size));
     // Flip one byte in the object file Swift keeps on disk (found by its size). Pieces of 5 MiB:
@@ -93,9 +93,9 @@ describe('source-s3: whole objects', () => {
     const bytes = readFileSync(file);
     bytes[6 * MiB] ^= 0x20;
     writeFileSync(file, bytes);
-    const { error } = await runClean([element('source-s3', s3props(s3, B, 'damaged', { 'part-size': '5MiB' })), element('dest-null')]);
+    const { error } = await runClean([element('source-s3', s3props(s3, B, 'damaged', { 'part-size': '5MiB', verify: true })), element('dest-null')]);
     expect(error?.message).toMatch(/^source-s3#1: verify s3:\/\/source-s3-test\/damaged: MD5 [0-9a-f]{32} of the bytes read is not the ETag [0-9a-f]{32}$/);
-    const r = await runClean([element('source-s3', s3props(s3, B, 'damaged', { 'part-size': '5MiB', verify: false })), element('dest-buffer', { 'max-size': '12MiB' })]);
+    const r = await runClean([element('source-s3', s3props(s3, B, 'damaged', { 'part-size': '5MiB' })), element('dest-buffer', { 'max-size': '12MiB' })]);
     expect(r.error).toBeUndefined();
     expect(r.xfer.result(1)?.equals(bytes)).toBe(true);
   });
@@ -104,7 +104,7 @@ describe('source-s3: whole objects', () => {
     const size = 13 * MiB;
     const up = await run([element('source-random', { length: size, seed: 36 }), element('dest-s3', s3props(s3, B, 'damaged-mp', { 'part-size': '6MiB' }))]);
     expect(up.error).toBeUndefined();
-    const good = await runClean([element('source-s3', s3props(s3, B, 'damaged-mp', { 'part-size': '5MiB' })), element('dest-null', { seed: 36 })]);
+    const good = await runClean([element('source-s3', s3props(s3, B, 'damaged-mp', { 'part-size': '5MiB', verify: true })), element('dest-null', { seed: 36 })]);
     expect(good.error).toBeUndefined();
     const find = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) =>
       e.isDirectory() ? find(join(d, e.name)) : e.name.endsWith('.data') && statSync(join(d, e.name)).size === 6 * MiB ? [join(d, e.name)] : []);
@@ -113,14 +113,14 @@ describe('source-s3: whole objects', () => {
     const bytes = readFileSync(parts[1]);
     bytes[12345] ^= 0x01;
     writeFileSync(parts[1], bytes);
-    const { error } = await runClean([element('source-s3', s3props(s3, B, 'damaged-mp', { 'part-size': '5MiB' })), element('dest-null')]);
+    const { error } = await runClean([element('source-s3', s3props(s3, B, 'damaged-mp', { 'part-size': '5MiB', verify: true })), element('dest-null')]);
     expect(error?.message).toMatch(/^source-s3#1: verify s3:\/\/source-s3-test\/damaged-mp: the MD5s of the 3 parts read do not give the ETag [0-9a-f]{32}-3$/);
   });
 
   it('a multipart object from another writer (no recorded part size; Swift has no ?partNumber): read, and said to be unchecked', async () => {
     const up = new Upload({ client: c, params: { Bucket: B, Key: 'foreign-mp', Body: lcg(37, 11 * MiB) }, partSize: 5 * MiB, queueSize: 2 });
     await up.done();
-    const { error, messages } = await runClean([element('source-s3', s3props(s3, B, 'foreign-mp')), element('dest-null', { seed: 37 })]);
+    const { error, messages } = await runClean([element('source-s3', s3props(s3, B, 'foreign-mp', { verify: true })), element('dest-null', { seed: 37 })]);
     expect(error).toBeUndefined();
     expect(infos(messages, 'source-s3#1')).toContain('verify s3://source-s3-test/foreign-mp: the server does not tell part sizes, the multipart ETag was not checked');
   });
