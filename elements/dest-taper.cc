@@ -23,7 +23,8 @@
 // Volumes. A slot whose volume is labeled with a label that does not match `labelstr` belongs to
 // someone else and is refused (an `info` says why, the next slot is tried); so are missing or
 // unreadable volumes. A labeled volume matching labelstr is appended to with mode=append (when
-// the device allows; else relabeled), relabeled (ERASED, same label) with mode=write. A blank
+// the device allows; a labeled volume that cannot be appended to is refused), relabeled (ERASED,
+// same label) with mode=write. A blank
 // volume gets a label from `label-template` ("$s" = the slot number, a run of '%' = the slot number
 // zero-padded to that width; no template = blank volumes are refused). Running out of slots fails.
 //
@@ -252,7 +253,11 @@ class DestTaper final : public Element {
           refuse("volume \"" + label + "\" does not match labelstr \"" + labelstr_ + "\" (another configuration's)");
           continue;
         }
-        const bool app = append_ && dev->properties().appendable;
+        if (append_ && !dev->properties().appendable) {
+          refuse("volume \"" + label + "\" cannot be appended to (a " + std::string(dev->type()) + " device); mode=write relabels it");
+          continue;
+        }
+        const bool app = append_;
         st = dev->start(app ? DeviceAccess::kAppend : DeviceAccess::kWrite, label, timestamp_);
         if (!st) post(msg(MsgType::kInfo).set("message", slot + ": " + (app ? "appending to" : "relabeled (erased)") + " volume \"" + label + "\""));
       } else if (dev->status() & kVolumeUnlabeled) {

@@ -2,7 +2,7 @@
 // test_taper_dest: seed 0xFACADE, vtapes of MAX_VOLUME_USAGE 2.5 MiB, 1 MiB parts), LEOM cuts,
 // PEOM retries from memory, disk and holding caches, PEOM without a cache (NOT-RETRYING), label
 // checks, cancel; every written dump is read back part by part and compared.
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { HEADER_SIZE, headerText, parseHeader } from '../../src/media/header.js';
@@ -270,6 +270,20 @@ describe('dest-taper: volumes and labels', () => {
     const third = await taper(element('source-random', { length: 100_000, seed: 9 }), { changer: `chg-disk:${dir}`, 'part-size': MiB, mode: 'write' });
     expect(partDone(third.messages).map((p) => p.fileno)).toEqual([1]);
     expect(scanVolume(`file:${join(dir, 'slot1')}`).files.map((f) => f.file)).toEqual([1]);
+  });
+
+  it('mode=append refuses a labeled volume that cannot be appended to (diskflat) instead of erasing it', async () => {
+    const dir = mkdirp(join(root, 'flat'));
+    for (const v of ['v1.img', 'v2.img']) writeFileSync(join(dir, v), ''); // blank volumes
+    const changerSpec = `chg-multi:diskflat:${dir}/v{1,2}.img`;
+    const first = await taper(element('source-random', { length: 50_000, seed: SEED }), { changer: changerSpec });
+    expect(first.error).toBeUndefined();
+    const second = await taper(element('source-random', { length: 50_000, seed: 5 }), { changer: changerSpec });
+    expect(second.error).toBeUndefined();
+    expect(second.messages.some((m) => m.type === 'info' && /slot 1 .*volume "TESTCONF01" cannot be appended to \(a diskflat device\)/.test(m.message))).toBe(true);
+    expect(partDone(second.messages)).toMatchObject([{ slot: 2, label: 'TESTCONF02', fileno: 1 }]);
+    const back = await readFile(`diskflat:${dir}/v1.img`, 1);
+    expect(back.data!.equals((await runClean([element('source-random', { length: 50_000, seed: SEED }), element('dest-buffer', {})])).xfer.result(1)!)).toBe(true);
   });
 
   it('bad properties are refused when the transfer is built', () => {
