@@ -46,3 +46,4 @@ export function linkPreview(specs: readonly ElementSpec[]): NativeLinkPreview {
 
 export { SliceIndex, SliceIndexError, type ByteRange, type SliceEntry, type ObjectEntry } from './slice-index.js';
 export { backupWithIndex, restoreAll, restorePath, type IndexedBackup, type RestoreOptions, type RestoreResult } from './restore/selective.js';
+export { KeyError, decryptProps, encryptProps, generateKey, keyId, unwrapKey, wrapKey, type StreamHeader } from './keys.js';
