@@ -1,0 +1,277 @@
+/**
+ * The catalog: an SQLite database (better-sqlite3) of volumes, dumps, their parts and slice
+ * indexes. The schema is versioned (PRAGMA user_version) and upgraded by the migrations below, each
+ * in its own transaction, when a catalog is opened.
+ *
+ *     const cat = openCatalog('/var/lib/xfa/catalog.db');
+ *     cat.volumes(); cat.dumps(); cat.parts(dumpId);
+ *
+ * A dump is 'running' while its transfer runs, 'ok' once it is complete and its parts read back
+ * with matching CRCs, 'failed' otherwise: only 'ok' dumps are restorable.
+ */
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+
+/** The small part of better-sqlite3's API the catalog uses. */
+export interface Statement {
+  run(...params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
+  get(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
+}
+export interface Database {
+  prepare(sql: string): Statement;
+  exec(sql: string): void;
+  pragma(sql: string, opts?: { simple?: boolean }): unknown;
+  transaction<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R;
+  close(): void;
+}
+
+const require = createRequire(import.meta.url);
+const BetterSqlite3 = require('better-sqlite3') as new (file: string, opts?: Record<string, unknown>) => Database;
+
+/** Schema migrations: MIGRATIONS[i] upgrades from version i to i+1. Append only. */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE volumes (
+     id INTEGER PRIMARY KEY,
+     label TEXT NOT NULL UNIQUE,
+     device TEXT,
+     state TEXT NOT NULL DEFAULT 'labeled' CHECK (state IN ('labeled', 'written', 'missing')),
+     datestamp TEXT,
+     written INTEGER NOT NULL DEFAULT 0,
+     reused INTEGER NOT NULL DEFAULT 0,
+     bytes INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE TABLE dumps (
+     id INTEGER PRIMARY KEY,
+     host TEXT NOT NULL,
+     disk TEXT NOT NULL,
+     level INTEGER NOT NULL,
+     datestamp TEXT NOT NULL,
+     program TEXT,
+     compression TEXT,
+     encryption TEXT,
+     size INTEGER,
+     crc TEXT,
+     status TEXT NOT NULL CHECK (status IN ('running', 'ok', 'failed')),
+     error TEXT,
+     started TEXT NOT NULL,
+     finished TEXT
+   );
+   CREATE TABLE parts (
+     id INTEGER PRIMARY KEY,
+     dump_id INTEGER NOT NULL REFERENCES dumps(id) ON DELETE CASCADE,
+     volume_id INTEGER NOT NULL REFERENCES volumes(id),
+     fileno INTEGER NOT NULL,
+     partnum INTEGER NOT NULL,
+     size INTEGER NOT NULL,
+     crc TEXT,
+     UNIQUE (dump_id, partnum),
+     UNIQUE (volume_id, fileno)
+   );
+   CREATE TABLE slice_indexes (
+     dump_id INTEGER PRIMARY KEY REFERENCES dumps(id) ON DELETE CASCADE,
+     format TEXT NOT NULL,
+     data BLOB NOT NULL
+   );
+   CREATE INDEX dumps_by_host ON dumps(host, disk, datestamp);`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export interface VolumeRow {
+  id: number;
+  label: string;
+  device: string | null;
+  state: 'labeled' | 'written' | 'missing';
+  datestamp: string | null;
+  written: number;
+  reused: number;
+  bytes: number;
+}
+
+export type DumpStatus = 'running' | 'ok' | 'failed';
+
+export interface DumpRow {
+  id: number;
+  host: string;
+  disk: string;
+  level: number;
+  datestamp: string;
+  program: string | null;
+  compression: string | null;
+  encryption: string | null;
+  size: number | null;
+  crc: string | null;
+  status: DumpStatus;
+  error: string | null;
+  started: string;
+  finished: string | null;
+}
+
+export interface PartRow {
+  id: number;
+  dumpId: number;
+  volumeId: number;
+  label: string;
+  device: string | null;
+  fileno: number;
+  partnum: number;
+  size: number;
+  crc: string | null;
+}
+
+export interface DumpInfo {
+  host: string;
+  disk: string;
+  level: number;
+  datestamp: string;
+  program?: string;
+  compression?: string;
+  encryption?: string;
+}
+
+export class CatalogError extends Error {
+  override name = 'CatalogError';
+}
+
+const now = (): string => new Date().toISOString();
+
+export class Catalog {
+  readonly db: Database;
+
+  constructor(readonly file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    try {
+      this.db = new BetterSqlite3(file);
+    } catch (e) {
+      throw new CatalogError(`cannot open catalog ${file}: ${(e as Error).message}`);
+    }
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('foreign_keys = ON');
+    this.migrate();
+  }
+
+  /** The schema version of the open catalog. */
+  version(): number {
+    return Number(this.db.pragma('user_version', { simple: true }));
+  }
+
+  private migrate(): void {
+    const v = this.version();
+    if (v > SCHEMA_VERSION) throw new CatalogError(`catalog ${this.file} has schema version ${v}, newer than this xfa (${SCHEMA_VERSION})`);
+    for (let i = v; i < SCHEMA_VERSION; i++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[i]);
+        this.db.pragma(`user_version = ${i + 1}`);
+      })();
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Runs fn in one transaction (all or nothing). */
+  tx<R>(fn: () => R): R {
+    return this.db.transaction(fn)();
+  }
+
+  // ----- volumes -----
+
+  volume(label: string): VolumeRow | undefined {
+    return this.db.prepare('SELECT * FROM volumes WHERE label = ?').get(label) as VolumeRow | undefined;
+  }
+
+  /** Inserts or updates a volume by label; returns its id. */
+  upsertVolume(v: { label: string; device?: string; state?: VolumeRow['state']; datestamp?: string }): number {
+    const old = this.volume(v.label);
+    if (old) {
+      this.db.prepare('UPDATE volumes SET device = COALESCE(?, device), state = COALESCE(?, state), datestamp = COALESCE(?, datestamp) WHERE id = ?')
+        .run(v.device ?? null, v.state ?? null, v.datestamp ?? null, old.id);
+      return old.id;
+    }
+    return Number(this.db.prepare('INSERT INTO volumes (label, device, state, datestamp) VALUES (?, ?, ?, ?)')
+      .run(v.label, v.device ?? null, v.state ?? 'labeled', v.datestamp ?? null).lastInsertRowid);
+  }
+
+  /** A volume was labeled again (erased): its parts are gone, and so are the dumps that had one there. */
+  relabeled(label: string, device?: string, datestamp?: string): void {
+    this.tx(() => {
+      const id = this.upsertVolume({ label, device, datestamp });
+      this.db.prepare(`UPDATE dumps SET status = 'failed', error = 'volume ' || ? || ' was relabeled'
+                       WHERE id IN (SELECT dump_id FROM parts WHERE volume_id = ?) AND status = 'ok'`).run(label, id);
+      this.db.prepare('DELETE FROM parts WHERE volume_id = ?').run(id);
+      this.db.prepare("UPDATE volumes SET reused = reused + 1, state = 'labeled', bytes = 0 WHERE id = ?").run(id);
+    });
+  }
+
+  volumes(): VolumeRow[] {
+    return this.db.prepare('SELECT * FROM volumes ORDER BY label').all() as VolumeRow[];
+  }
+
+  // ----- dumps -----
+
+  startDump(d: DumpInfo): number {
+    return Number(this.db.prepare(`INSERT INTO dumps (host, disk, level, datestamp, program, compression, encryption, status, started)
+                                   VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)`)
+      .run(d.host, d.disk, d.level, d.datestamp, d.program ?? null, d.compression ?? null, d.encryption ?? null, now()).lastInsertRowid);
+  }
+
+  dump(id: number): DumpRow | undefined {
+    return this.db.prepare('SELECT * FROM dumps WHERE id = ?').get(id) as DumpRow | undefined;
+  }
+
+  dumps(filter: { status?: DumpStatus } = {}): DumpRow[] {
+    return (filter.status
+      ? this.db.prepare('SELECT * FROM dumps WHERE status = ? ORDER BY datestamp, host, disk, level, id').all(filter.status)
+      : this.db.prepare('SELECT * FROM dumps ORDER BY datestamp, host, disk, level, id').all()) as DumpRow[];
+  }
+
+  /** The parts of a dump (or of every dump), in part order, with their volume's label and device. */
+  parts(dumpId?: number): PartRow[] {
+    const sql = `SELECT p.id, p.dump_id AS dumpId, p.volume_id AS volumeId, v.label, v.device, p.fileno, p.partnum, p.size, p.crc
+                 FROM parts p JOIN volumes v ON v.id = p.volume_id`;
+    return (dumpId === undefined
+      ? this.db.prepare(`${sql} ORDER BY p.dump_id, p.partnum`).all()
+      : this.db.prepare(`${sql} WHERE p.dump_id = ? ORDER BY p.partnum`).all(dumpId)) as PartRow[];
+  }
+
+  /** Records one part written (in one transaction with its volume's counters); `newSession`:
+   * the first part of this run on the volume (counts one more write of it). */
+  addPart(dumpId: number, p: { label: string; device?: string; fileno: number; partnum: number; size: number; crc?: string; newSession?: boolean }): void {
+    this.tx(() => {
+      const vid = this.upsertVolume({ label: p.label, device: p.device, state: 'written' });
+      this.db.prepare('INSERT INTO parts (dump_id, volume_id, fileno, partnum, size, crc) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(dumpId, vid, p.fileno, p.partnum, p.size, p.crc ?? null);
+      this.db.prepare('UPDATE volumes SET bytes = bytes + ?, written = written + ? WHERE id = ?').run(p.size, p.newSession ? 1 : 0, vid);
+    });
+  }
+
+  setPartCrc(partId: number, crc: string): void {
+    this.db.prepare('UPDATE parts SET crc = ? WHERE id = ?').run(crc, partId);
+  }
+
+  /** The dump is complete and good: size and CRC recorded, status ok. */
+  finishDump(id: number, size: number, crc: string): void {
+    this.db.prepare("UPDATE dumps SET status = 'ok', size = ?, crc = ?, error = NULL, finished = ? WHERE id = ?").run(size, crc, now(), id);
+  }
+
+  failDump(id: number, error: string): void {
+    this.db.prepare("UPDATE dumps SET status = 'failed', error = ?, finished = ? WHERE id = ?").run(error, now(), id);
+  }
+
+  // ----- slice indexes -----
+
+  setSliceIndex(dumpId: number, format: string, data: Buffer): void {
+    this.db.prepare('INSERT OR REPLACE INTO slice_indexes (dump_id, format, data) VALUES (?, ?, ?)').run(dumpId, format, data);
+  }
+
+  sliceIndex(dumpId: number): { format: string; data: Buffer } | undefined {
+    return this.db.prepare('SELECT format, data FROM slice_indexes WHERE dump_id = ?').get(dumpId) as { format: string; data: Buffer } | undefined;
+  }
+}
+
+export function openCatalog(file: string): Catalog {
+  return new Catalog(file);
+}
