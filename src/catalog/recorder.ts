@@ -1,0 +1,172 @@
+/**
+ * Filling the catalog from a transfer's messages. A `Recorder` follows one dump written by
+ * dest-taper (or dest-device):
+ *
+ *   - at start a 'running' dump row;
+ *   - `part-done` (successful, size > 0): the part and its volume, in one transaction;
+ *   - `info` "relabeled (erased) volume": the volume's old parts are dropped;
+ *   - `crc` from the writer: the dump's size and CRC;
+ *   - `done`: without an `error` before it, every part is read back from its volume (source-device)
+ *     and its CRC recorded; only when the parts' CRCs combine to the writer's CRC is the dump
+ *     marked 'ok'. Any error, a missing CRC or a mismatch marks it 'failed' with the reason.
+ *
+ * Each step is its own transaction, so a crash leaves the catalog consistent: the dump stays
+ * 'running' (never restorable) with the parts written so far.
+ *
+ *     const rec = new Recorder(catalog, dumpInfo, { changer: 'chg-disk:/vtapes' });
+ *     xfer.on('message', (m) => rec.message(m));
+ *     await xfer.done.catch(() => {});
+ *     const status = await rec.finished;
+ */
+import { join } from 'node:path';
+import type { XferMessage } from '../messages.js';
+import { element } from '../registry.js';
+import { Xfer, XferError } from '../xfer.js';
+import { crc32cOfParts } from './crc.js';
+import type { Catalog, DumpInfo, DumpStatus, PartRow } from './db.js';
+
+export interface RecorderOptions {
+  /** The changer the writer used ("chg-disk:DIR"), to name each slot's device; or deviceOf. */
+  changer?: string;
+  /** The device of a part's volume from its part-done message (label, slot). */
+  deviceOf?: (m: { label?: string; slot?: number }) => string | undefined;
+  /** The element whose `crc` is the dump's (default: the first crc from a dest-* element). */
+  writer?: string;
+  /** Read the parts back before recording the dump as good (default true). */
+  readBack?: boolean;
+}
+
+/** The device of slot N of a chg-disk changer, or undefined for other changers. */
+export function chgDiskDevice(changer: string, slot: number | undefined): string | undefined {
+  const m = /^chg-disk:(.+)$/.exec(changer);
+  if (!m || slot === undefined) return undefined;
+  return `file:${join(m[1], `slot${slot}`)}`;
+}
+
+/** Reads one file of a volume with source-device: its data's CRC32C and size. */
+export async function readPartCrc(device: string, fileno: number, label?: string): Promise<{ crc: string; size: number }> {
+  const xfer = new Xfer([element('source-device', { device, file: fileno, ...(label ? { label } : {}) }), element('dest-null', {})]);
+  let crc: { crc: string; size: number } | undefined;
+  xfer.on('message', (m: XferMessage) => {
+    if (m.type === 'crc' && m.elt.startsWith('source-device')) crc = { crc: m.crc, size: m.size };
+  });
+  xfer.start();
+  await xfer.done;
+  if (!crc) throw new Error(`${device} file ${fileno}: no CRC from source-device`);
+  return crc;
+}
+
+export class Recorder {
+  readonly dumpId: number;
+  /** Resolves with the dump's final status once `done` has been handled. */
+  readonly finished: Promise<DumpStatus>;
+  private resolve!: (s: DumpStatus) => void;
+  private error: string | undefined;
+  private crc: { crc: string; size: number } | undefined;
+  private readonly volumesWritten = new Set<string>();
+
+  constructor(private readonly catalog: Catalog, info: DumpInfo, private readonly opts: RecorderOptions = {}) {
+    this.dumpId = catalog.startDump(info);
+    this.finished = new Promise((r) => (this.resolve = r));
+  }
+
+  /** Follows a transfer: every message goes to message(). */
+  attach(xfer: Xfer): this {
+    xfer.on('message', (m: XferMessage) => this.message(m));
+    return this;
+  }
+
+  private deviceOf(m: { label?: string; slot?: number }): string | undefined {
+    if (this.opts.deviceOf) return this.opts.deviceOf(m);
+    return this.opts.changer ? chgDiskDevice(this.opts.changer, m.slot) : undefined;
+  }
+
+  message(m: XferMessage): void {
+    switch (m.type) {
+      case 'part-done': {
+        const p = m as typeof m & { label?: string; slot?: number };
+        if (!p.successful || p.size === 0) return;
+        if (!p.label) {
+          this.error ??= `${m.elt}: part ${p.partnum} has no volume label`;
+          return;
+        }
+        const newSession = !this.volumesWritten.has(p.label);
+        this.catalog.addPart(this.dumpId, { label: p.label, device: this.deviceOf(p), fileno: p.fileno, partnum: p.partnum, size: p.size, newSession });
+        this.volumesWritten.add(p.label);
+        return;
+      }
+      case 'info': {
+        const r = /relabeled \(erased\) volume "([^"]*)"/.exec(m.message);
+        if (r) this.catalog.relabeled(r[1]);
+        return;
+      }
+      case 'crc':
+        if (this.opts.writer ? m.elt === this.opts.writer : m.elt.startsWith('dest-') && !this.crc) this.crc = { crc: m.crc, size: m.size };
+        return;
+      case 'error':
+        this.error ??= m.message;
+        return;
+      case 'cancel':
+        this.error ??= 'cancelled';
+        return;
+      case 'done':
+        void this.finish().then(this.resolve, (e: unknown) => {
+          this.catalog.failDump(this.dumpId, `recording failed: ${(e as Error).message}`);
+          this.resolve('failed');
+        });
+        return;
+      default:
+    }
+  }
+
+  private async finish(): Promise<DumpStatus> {
+    if (this.error !== undefined) return this.fail(this.error);
+    if (!this.crc) return this.fail('the writer reported no CRC');
+    const parts = this.catalog.parts(this.dumpId);
+    const total = parts.reduce((s, p) => s + p.size, 0);
+    if (total !== this.crc.size) return this.fail(`parts hold ${total} bytes, the writer wrote ${this.crc.size}`);
+    if (this.opts.readBack !== false) {
+      const crcs: Array<[PartRow, string]> = [];
+      for (const p of parts) {
+        if (!p.device) return this.fail(`part ${p.partnum} on ${p.label}: device unknown, cannot read it back`);
+        let got: { crc: string; size: number };
+        try {
+          got = await readPartCrc(p.device, p.fileno, p.label);
+        } catch (e) {
+          return this.fail(`part ${p.partnum} at ${p.label}:${p.fileno}: read back failed: ${e instanceof XferError ? e.message : String(e)}`);
+        }
+        if (got.size !== p.size) return this.fail(`part ${p.partnum} at ${p.label}:${p.fileno}: read back ${got.size} bytes, wrote ${p.size}`);
+        crcs.push([p, got.crc]);
+      }
+      const combined = crc32cOfParts(crcs.map(([p, crc]) => ({ crc, size: p.size })));
+      if (combined !== this.crc.crc) return this.fail(`the parts read back have CRC ${combined}, the writer's is ${this.crc.crc}`);
+      this.catalog.tx(() => {
+        for (const [p, crc] of crcs) this.catalog.setPartCrc(p.id, crc);
+        this.catalog.finishDump(this.dumpId, this.crc!.size, this.crc!.crc);
+      });
+    } else {
+      this.catalog.finishDump(this.dumpId, this.crc.size, this.crc.crc);
+    }
+    return 'ok';
+  }
+
+  private fail(why: string): DumpStatus {
+    this.catalog.failDump(this.dumpId, why);
+    return 'failed';
+  }
+}
+
+/** Starts a transfer (not yet started) while recording its dump; resolves with the dump id and status (never throws on a failed transfer). */
+export async function recordTransfer(catalog: Catalog, xfer: Xfer, info: DumpInfo, opts: RecorderOptions = {}):
+Promise<{ dumpId: number; status: DumpStatus; error?: XferError }> {
+  const rec = new Recorder(catalog, info, opts).attach(xfer);
+  let error: XferError | undefined;
+  xfer.start();
+  try {
+    await xfer.done;
+  } catch (e) {
+    if (!(e instanceof XferError)) throw e;
+    error = e;
+  }
+  return { dumpId: rec.dumpId, status: await rec.finished, error };
+}
