@@ -206,6 +206,15 @@ export class Catalog {
     });
   }
 
+  /** The volume was erased under another label: its dumps lose their good status and it leaves the catalog. */
+  forgetVolume(label: string): void {
+    this.tx(() => {
+      if (!this.volume(label)) return;
+      this.relabeled(label);
+      this.db.prepare('DELETE FROM volumes WHERE label = ?').run(label);
+    });
+  }
+
   volumes(): VolumeRow[] {
     return this.db.prepare('SELECT * FROM volumes ORDER BY label').all() as VolumeRow[];
   }
