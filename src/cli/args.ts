@@ -6,7 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { closest } from '../suggest.js';
 import { UsageError } from './io.js';
 
-export const COMMANDS = ['run', 'launch', 'inspect', 'help'] as const;
+export const COMMANDS = ['run', 'launch', 'inspect', 'help', 'ls', 'label', 'verify'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -27,6 +27,9 @@ const TABLES: Record<Command, Options> = {
   launch: TRANSFER,
   inspect: { ...HELP, json: { type: 'boolean' } },
   help: HELP,
+  ls: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' } },
+  label: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, force: { type: 'boolean', short: 'f' } },
+  verify: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, 'headers-only': { type: 'boolean' } },
 };
 
 /** What `run` and `launch` were asked for. */
@@ -42,6 +45,8 @@ export interface TransferArgs {
 
 export interface ParsedArgs extends TransferArgs {
   help: boolean;
+  /** Every option as parseArgs returned it (the catalog commands' --catalog, --force, ...). */
+  values?: Record<string, string | boolean | Array<string | boolean> | undefined>;
 }
 
 const VAR_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -92,6 +97,7 @@ export function parseCommand(command: Command, argv: readonly string[]): ParsedA
     progress: flag(values.progress),
     quiet: flag(values.quiet),
     verbose: flag(values.verbose),
+    values,
   };
 }
 

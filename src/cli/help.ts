@@ -20,6 +20,9 @@ cleanly: temporary files are removed and xfa exits 130 (143 for SIGTERM).
 
 Exit status: 0 ok, 1 the transfer failed, 2 usage or pipeline error.`;
 
+const CATALOG_OPTIONS = `Options:
+  -c, --catalog FILE  the catalog (SQLite); default $XFA_CATALOG, else ~/.local/share/xfa/catalog.db`;
+
 const TEXTS: Record<Command | 'main', string> = {
   main: `xfa — move backup data through a chain of transfer elements
 
@@ -28,6 +31,9 @@ Usage:
   xfa launch 'PIPELINE' [--set NAME=VALUE]  run a pipeline given on the command line
   xfa inspect [ELEMENT]                     list the elements, or describe one
   xfa help [COMMAND]                        help on a command
+  xfa ls [--json]                           the catalog: volumes, dumps and their parts
+  xfa label DEVICE LABEL [--force]          label a volume (file:/vtapes/slot1)
+  xfa verify [LABEL...]                     check volumes and dumps against the catalog
 
 Options:
   -h, --help      show help (also after any command: xfa run --help)
@@ -65,7 +71,47 @@ Exit status: 0 ok, 2 unknown element or usage error.`,
 
   help: `Usage: xfa help [COMMAND]
 
-Shows help on COMMAND (run, launch, inspect), or the overview without one.`,
+Shows help on COMMAND (run, launch, inspect, ls, label, verify), or the overview without one.`,
+
+  ls: `Usage: xfa ls [--catalog FILE] [--json]
+
+Lists the catalog: every volume (label, device, state, bytes, times written and reused), every
+dump (host, disk, level, datestamp, status, size, CRC32C) and each dump's parts (LABEL:FILE, part
+number, size, CRC32C). Only dumps with status ok are restorable; "failed" ones say why.
+
+${CATALOG_OPTIONS}
+      --json      print {volumes, dumps: [{..., parts}]} as one JSON object
+  -h, --help      show this help
+
+Exit status: 0 ok, 1 the catalog could not be read, 2 usage error.`,
+
+  label: `Usage: xfa label DEVICE LABEL [--force] [--catalog FILE]
+
+Writes a volume label (Amanda's TAPESTART header) on DEVICE, e.g.
+  xfa label file:/vtapes/slot1 DAILY01
+A volume that already has a label is refused unless --force is given: labeling ERASES the volume,
+and the catalog forgets the dumps that had parts on it. The catalog records the new volume.
+
+${CATALOG_OPTIONS}
+  -f, --force     relabel (erase) a volume that already has a label
+      --json      print the result as JSON
+  -h, --help      show this help
+
+Exit status: 0 labeled, 1 refused or failed, 2 usage error.`,
+
+  verify: `Usage: xfa verify [LABEL...] [--catalog FILE] [--headers-only] [--json]
+
+Reads the volumes the catalog knows (or only those named): checks each label, each good dump's
+part sequence (parts 1..N), each part's header (host, disk, level, datestamp, part number), and
+reads every part back: sizes, part CRC32Cs and the dump's CRC32C. Every problem is reported with
+where it is (LABEL:FILE, or the volume and its device).
+
+${CATALOG_OPTIONS}
+      --headers-only  check labels, headers and sequences without reading the data
+      --json      print {volumes, dumps, parts, bytes, problems: [{where, dump, message}]}
+  -h, --help      show this help
+
+Exit status: 0 no problem, 1 a problem was found, 2 usage error.`,
 };
 
 export function helpText(command: Command | 'main'): string {

@@ -1,0 +1,99 @@
+/** The catalog commands: `xfa ls`, `xfa label`, `xfa verify` (src/catalog/ does the work). */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { openCatalog, type Catalog, type CatalogError } from '../catalog/db.js';
+import { dumpName, verify as verifyCatalog } from '../catalog/verify.js';
+import { labelVolume, volumeStatus } from '../media/volume.js';
+import type { ParsedArgs } from './args.js';
+import { formatSize } from '../props.js';
+import { Exit, UsageError, type Io } from './io.js';
+
+/** --catalog, else $XFA_CATALOG, else ~/.local/share/xfa/catalog.db. */
+export function catalogPath(args: ParsedArgs, io: Io): string {
+  const c = args.values?.catalog;
+  if (typeof c === 'string' && c !== '') return c;
+  return io.env.XFA_CATALOG || join(io.env.HOME || homedir(), '.local', 'share', 'xfa', 'catalog.db');
+}
+
+function withCatalog<R>(args: ParsedArgs, io: Io, f: (c: Catalog) => R | Promise<R>): Promise<R | number> {
+  let cat: Catalog;
+  try {
+    cat = openCatalog(catalogPath(args, io));
+  } catch (e) {
+    io.err(`xfa: ${(e as CatalogError).message}\n`);
+    return Promise.resolve(Exit.failed);
+  }
+  return Promise.resolve(f(cat)).finally(() => cat.close());
+}
+
+export function ls(args: ParsedArgs, io: Io): Promise<number> {
+  if (args.positionals.length) throw new UsageError('ls takes no arguments', 'ls');
+  return withCatalog(args, io, (cat) => {
+    const volumes = cat.volumes();
+    const dumps = cat.dumps().map((d) => ({ ...d, parts: cat.parts(d.id).map(({ label, fileno, partnum, size, crc }) => ({ label, fileno, partnum, size, crc })) }));
+    if (args.json) {
+      io.out(`${JSON.stringify({ volumes, dumps }, null, 2)}\n`);
+      return Exit.ok;
+    }
+    const lines: string[] = [`Volumes (${volumes.length}):`];
+    for (const v of volumes) {
+      lines.push(`  ${v.label.padEnd(12)} ${v.state.padEnd(8)} ${formatSize(v.bytes).padStart(9)}  written ${v.written} reused ${v.reused}  ${v.device ?? '-'}`);
+    }
+    lines.push(`Dumps (${dumps.length}):`);
+    for (const d of dumps) {
+      const size = d.size === null ? '-' : formatSize(d.size);
+      lines.push(`  #${d.id} ${dumpName(d)}  ${d.status}  ${size}  crc ${d.crc ?? '-'}${d.error ? `  (${d.error})` : ''}`);
+      for (const p of d.parts) lines.push(`      part ${p.partnum}  ${p.label}:${p.fileno}  ${formatSize(p.size)}  crc ${p.crc ?? '-'}`);
+    }
+    io.out(`${lines.join('\n')}\n`);
+    return Exit.ok;
+  });
+}
+
+export function label(args: ParsedArgs, io: Io): Promise<number> {
+  const [device, name, extra] = args.positionals;
+  if (device === undefined || name === undefined || extra !== undefined) throw new UsageError('label wants DEVICE and LABEL', 'label');
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new UsageError(`label "${name}": use letters, digits, '_', '-' and '.'`, 'label');
+  const force = args.values?.force === true;
+  const st = volumeStatus(device);
+  if (st.status.includes('VOLUME_MISSING') || st.status.includes('DEVICE_ERROR')) {
+    io.err(`xfa: ${device}: cannot label: ${st.error ?? st.status.join(', ')}\n`);
+    return Promise.resolve(Exit.failed);
+  }
+  if (st.label !== undefined && !force) {
+    io.err(`xfa: ${device} is already labeled "${st.label}"; --force relabels it, erasing what it holds\n`);
+    return Promise.resolve(Exit.failed);
+  }
+  return withCatalog(args, io, (cat) => {
+    try {
+      labelVolume(device, name);
+    } catch (e) {
+      io.err(`xfa: ${device}: cannot label: ${(e as Error).message}\n`);
+      return Exit.failed;
+    }
+    cat.tx(() => {
+      if (st.label !== undefined && st.label !== name) cat.forgetVolume(st.label);
+      if (cat.volume(name)) cat.relabeled(name, device); // counts a reuse, drops its old parts
+      else {
+        const id = cat.upsertVolume({ label: name, device, state: 'labeled' });
+        if (st.label !== undefined) cat.db.prepare('UPDATE volumes SET reused = reused + 1 WHERE id = ?').run(id);
+      }
+    });
+    const was = st.label !== undefined ? ` (was "${st.label}")` : '';
+    if (args.json) io.out(`${JSON.stringify({ device, label: name, previous: st.label ?? null })}\n`);
+    else io.out(`labeled ${device} "${name}"${was}\n`);
+    return Exit.ok;
+  });
+}
+
+export function verify(args: ParsedArgs, io: Io): Promise<number> {
+  return withCatalog(args, io, async (cat) => {
+    const r = await verifyCatalog(cat, { labels: args.positionals.length ? args.positionals : undefined, headersOnly: args.values?.['headers-only'] === true });
+    if (args.json) io.out(`${JSON.stringify(r, null, 2)}\n`);
+    else {
+      for (const p of r.problems) io.out(`${p.where}: ${p.message}\n`);
+      io.out(`${r.volumes} volumes, ${r.dumps} dumps, ${r.parts} parts, ${formatSize(r.bytes)} read: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}\n`);
+    }
+    return r.problems.length ? Exit.failed : Exit.ok;
+  });
+}

@@ -1,0 +1,114 @@
+// xfa ls / label / verify on a catalog filled by a real backup (tar of a tree over vtapes).
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { scanVolume } from '../../src/media/volume.js';
+import { backup, changer, corrupt, open, tarTree, vtapeFile } from '../catalog/helpers.js';
+import { scratch, xfa } from './helpers.js';
+
+/** A scratch dir with a catalog holding one good dump across several vtapes. */
+async function backedUp(): Promise<{ dir: string; db: string; vt: string; dumpId: number }> {
+  const dir = scratch();
+  const vt = changer(dir);
+  const cat = open(dir);
+  const r = await backup(cat, vt, tarTree(dir).argv);
+  expect(r.status).toBe('ok');
+  cat.close();
+  return { dir, db: join(dir, 'catalog.db'), vt, dumpId: r.dumpId };
+}
+
+describe('xfa ls', () => {
+  it('lists volumes, dumps and parts; --json has the same rows', async () => {
+    const { db } = await backedUp();
+    const j = await xfa(['ls', '--catalog', db, '--json']);
+    expect(j.code).toBe(0);
+    const out = JSON.parse(j.stdout) as { volumes: Array<{ label: string }>; dumps: Array<{ host: string; status: string; size: number; parts: Array<{ label: string; fileno: number; partnum: number }> }> };
+    expect(out.volumes.map((v) => v.label)).toEqual(['VOL01', 'VOL02']);
+    expect(out.dumps).toHaveLength(1);
+    expect(out.dumps[0]).toMatchObject({ host: 'client', disk: '/data', level: 0, status: 'ok' });
+    expect(out.dumps[0].parts.map((p) => p.partnum)).toEqual([1, 2, 3]);
+    const t = await xfa(['ls', '-c', db]);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toMatch(/^Volumes \(2\):\n {2}VOL01 /);
+    expect(t.stdout).toContain('#1 client:/data level 0 20261122063000  ok');
+    for (const p of out.dumps[0].parts) expect(t.stdout).toContain(`part ${p.partnum}  ${p.label}:${p.fileno}`);
+  });
+
+  it('an unreadable catalog exits 1 with the reason; extra arguments exit 2', async () => {
+    const dir = scratch();
+    const bad = await xfa(['ls', '--catalog', dir]); // a directory
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/cannot open catalog/);
+    const usage = await xfa(['ls', 'extra', '--catalog', join(dir, 'c.db')]);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('xfa ls --help');
+  });
+});
+
+describe('xfa label', () => {
+  it('labels a blank vtape, refuses a labeled one without --force, relabels with it', async () => {
+    const { db, vt } = await backedUp();
+    const dev = `file:${join(vt, 'slot5')}`;
+    const first = await xfa(['label', dev, 'NEW05', '-c', db]);
+    expect(first.code).toBe(0);
+    expect(scanVolume(dev).label).toBe('NEW05');
+    const busy = `file:${join(vt, 'slot1')}`;
+    const refused = await xfa(['label', busy, 'OTHER', '-c', db]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('already labeled "VOL01"');
+    expect(scanVolume(busy).label).toBe('VOL01');
+    expect(scanVolume(busy).files.length).toBeGreaterThan(0);
+    const forced = await xfa(['label', busy, 'OTHER', '--force', '-c', db]);
+    expect(forced.code).toBe(0);
+    expect(scanVolume(busy)).toMatchObject({ label: 'OTHER', files: [] });
+    // the dump had parts on VOL01: it is no longer good, and VOL01 is gone from the catalog
+    const ls = JSON.parse((await xfa(['ls', '--json', '-c', db])).stdout) as { volumes: Array<{ label: string; reused: number }>; dumps: Array<{ status: string; error: string }> };
+    expect(ls.volumes.map((v) => v.label)).toEqual(['NEW05', 'OTHER', 'VOL02']);
+    expect(ls.volumes.find((v) => v.label === 'OTHER')!.reused).toBe(1);
+    expect(ls.dumps[0]).toMatchObject({ status: 'failed', error: 'volume VOL01 was relabeled' });
+  });
+
+  it('a missing device exits 1; a missing LABEL exits 2', async () => {
+    const dir = scratch();
+    const r = await xfa(['label', `file:${join(dir, 'nope')}`, 'X', '-c', join(dir, 'c.db')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot label: .*nope/);
+    expect((await xfa(['label', `file:${dir}`])).code).toBe(2);
+  });
+});
+
+describe('xfa verify', () => {
+  it('good media: exit 0 and every byte read', async () => {
+    const { db } = await backedUp();
+    const r = await xfa(['verify', '-c', db, '--json']);
+    expect(r.code).toBe(0);
+    const rep = JSON.parse(r.stdout) as { volumes: number; dumps: number; parts: number; bytes: number; problems: unknown[] };
+    expect(rep).toMatchObject({ volumes: 2, dumps: 1, parts: 3, problems: [] });
+    expect(rep.bytes).toBeGreaterThan(500 * 1024);
+  });
+
+  it('a corrupted part: exit 1, reported at LABEL:FILE with the part number', async () => {
+    const { db, vt } = await backedUp();
+    corrupt(vtapeFile(join(vt, 'slot2'), 1), 5000);
+    const r = await xfa(['verify', '-c', db]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^VOL02:1: client:\/data level 0 20261122063000: part 3: CRC32C [0-9a-f]{8}, the catalog says [0-9a-f]{8}$/m);
+    expect(r.stdout).toMatch(/^dump 1: .*dump CRC32C/m);
+    expect(r.stdout).toMatch(/2 problems\n$/);
+    // --headers-only does not read data: the corruption is not seen
+    expect((await xfa(['verify', '-c', db, '--headers-only'])).code).toBe(0);
+    // only VOL01: its parts are fine
+    const one = await xfa(['verify', 'VOL01', '-c', db]);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toMatch(/^1 volumes, 1 dumps, 2 parts/);
+  });
+
+  it('a vtape directory gone: the volume is reported with its device', async () => {
+    const { db, vt } = await backedUp();
+    const { rmSync } = await import('node:fs');
+    rmSync(join(vt, 'slot2'), { recursive: true });
+    const r = await xfa(['verify', '-c', db]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`VOL02 (file:${join(vt, 'slot2')}): cannot read the volume`);
+    expect(r.stdout).toMatch(/^VOL02:1: .*part 3: its volume could not be read$/m);
+  });
+});
