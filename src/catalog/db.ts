@@ -75,6 +75,8 @@ export const MIGRATIONS: readonly string[] = [
      data BLOB NOT NULL
    );
    CREATE INDEX dumps_by_host ON dumps(host, disk, datestamp);`,
+  // 2: where a dump's row came from: 'transfer' (its messages) or 'reindex' (headers on media).
+  `ALTER TABLE dumps ADD COLUMN origin TEXT NOT NULL DEFAULT 'transfer' CHECK (origin IN ('transfer', 'reindex'));`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -107,6 +109,7 @@ export interface DumpRow {
   error: string | null;
   started: string;
   finished: string | null;
+  origin: 'transfer' | 'reindex';
 }
 
 export interface PartRow {
