@@ -6,7 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { closest } from '../suggest.js';
 import { UsageError } from './io.js';
 
-export const COMMANDS = ['run', 'launch', 'inspect', 'help', 'ls', 'label', 'verify'] as const;
+export const COMMANDS = ['run', 'launch', 'inspect', 'help', 'ls', 'label', 'verify', 'reindex'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -30,6 +30,7 @@ const TABLES: Record<Command, Options> = {
   ls: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' } },
   label: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, force: { type: 'boolean', short: 'f' } },
   verify: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, 'headers-only': { type: 'boolean' } },
+  reindex: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, force: { type: 'boolean', short: 'f' } },
 };
 
 /** What `run` and `launch` were asked for. */

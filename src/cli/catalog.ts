@@ -2,6 +2,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { openCatalog, type Catalog, type CatalogError } from '../catalog/db.js';
+import { reindex as reindexCatalog } from '../catalog/reindex.js';
 import { dumpName, verify as verifyCatalog } from '../catalog/verify.js';
 import { labelVolume, volumeStatus } from '../media/volume.js';
 import type { ParsedArgs } from './args.js';
@@ -93,6 +94,26 @@ export function verify(args: ParsedArgs, io: Io): Promise<number> {
     else {
       for (const p of r.problems) io.out(`${p.where}: ${p.message}\n`);
       io.out(`${r.volumes} volumes, ${r.dumps} dumps, ${r.parts} parts, ${formatSize(r.bytes)} read: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}\n`);
+    }
+    return r.problems.length ? Exit.failed : Exit.ok;
+  });
+}
+
+export function reindex(args: ParsedArgs, io: Io): Promise<number> {
+  if (args.positionals.length === 0) throw new UsageError('reindex wants the volumes: DEVICE or chg-disk:DIR ...', 'reindex');
+  return withCatalog(args, io, async (cat) => {
+    let r;
+    try {
+      r = await reindexCatalog(cat, args.positionals, { replace: args.values?.force === true });
+    } catch (e) {
+      io.err(`xfa: ${(e as Error).message}${/not empty/.test((e as Error).message) ? '; --force replaces it' : ''}\n`);
+      return Exit.failed;
+    }
+    if (args.json) io.out(`${JSON.stringify(r, null, 2)}\n`);
+    else {
+      for (const p of r.problems) io.out(`${p.where}: ${p.message}\n`);
+      for (const w of r.warnings) io.out(`${w.where}: warning: ${w.message}\n`);
+      io.out(`${r.volumes} volumes, ${r.dumps} dumps (${r.ok} ok, ${r.failed} failed), ${r.parts} parts\n`);
     }
     return r.problems.length ? Exit.failed : Exit.ok;
   });

@@ -9,7 +9,7 @@ import { helpText, version } from './help.js';
 import { describeElement, findElement, listElements } from './inspect.js';
 import { Exit, UsageError, type Io } from './io.js';
 import { runPipeline } from './transfer.js';
-import { label, ls, verify } from './catalog.js';
+import { label, ls, reindex, verify } from './catalog.js';
 
 function readPipelineFile(file: string): string {
   try {
@@ -68,7 +68,7 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
     io.out(helpText(command));
     return Exit.ok;
   }
-  const handlers: Record<Command, (a: ParsedArgs, io: Io) => number | Promise<number>> = { run, launch, inspect, help, ls, label, verify };
+  const handlers: Record<Command, (a: ParsedArgs, io: Io) => number | Promise<number>> = { run, launch, inspect, help, ls, label, verify, reindex };
   return handlers[command](args, io);
 }
 

@@ -34,6 +34,7 @@ Usage:
   xfa ls [--json]                           the catalog: volumes, dumps and their parts
   xfa label DEVICE LABEL [--force]          label a volume (file:/vtapes/slot1)
   xfa verify [LABEL...]                     check volumes and dumps against the catalog
+  xfa reindex DEVICE|chg-disk:DIR ...       rebuild the catalog from the volumes' headers
 
 Options:
   -h, --help      show help (also after any command: xfa run --help)
@@ -71,7 +72,7 @@ Exit status: 0 ok, 2 unknown element or usage error.`,
 
   help: `Usage: xfa help [COMMAND]
 
-Shows help on COMMAND (run, launch, inspect, ls, label, verify), or the overview without one.`,
+Shows help on COMMAND (run, launch, inspect, ls, label, verify, reindex), or the overview without one.`,
 
   ls: `Usage: xfa ls [--catalog FILE] [--json]
 
@@ -112,6 +113,22 @@ ${CATALOG_OPTIONS}
   -h, --help      show this help
 
 Exit status: 0 no problem, 1 a problem was found, 2 usage error.`,
+
+  reindex: `Usage: xfa reindex DEVICE|chg-disk:DIR ... [--catalog FILE] [--force] [--json]
+
+Rebuilds the catalog from the media alone: every volume's label and file headers are scanned,
+parts are grouped into dumps (host, disk, level, datestamp) and read back for their sizes and
+CRC32Cs. A dump whose parts 1..N are all there and readable is recorded ok (origin "reindex"); one
+with a part missing or unreadable is recorded failed, with why. Blank volumes are skipped.
+Split dumps' headers do not give their number of parts (totalparts -1, as Amanda writes them), so
+a dump cut short after a complete part cannot be told from a whole one: a warning says so.
+
+${CATALOG_OPTIONS}
+  -f, --force     replace a catalog that is not empty (its rows are dropped first)
+      --json      print {volumes, dumps, parts, ok, failed, problems, warnings}
+  -h, --help      show this help
+
+Exit status: 0 ok, 1 a volume could not be read or a dump is incomplete, 2 usage error.`,
 };
 
 export function helpText(command: Command | 'main'): string {

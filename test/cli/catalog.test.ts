@@ -112,3 +112,24 @@ describe('xfa verify', () => {
     expect(r.stdout).toMatch(/^VOL02:1: .*part 3: its volume could not be read$/m);
   });
 });
+
+describe('xfa reindex', () => {
+  it('rebuilds a deleted catalog from chg-disk:DIR; a non-empty catalog needs --force', async () => {
+    const { db, vt } = await backedUp();
+    const before = JSON.parse((await xfa(['ls', '--json', '-c', db])).stdout) as { dumps: Array<{ crc: string; parts: unknown[] }> };
+    const { rmSync } = await import('node:fs');
+    rmSync(db);
+    const r = await xfa(['reindex', `chg-disk:${vt}`, '-c', db]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^2 volumes, 1 dumps \(1 ok, 0 failed\), 3 parts$/m);
+    expect(r.stdout).toContain('warning: 3 parts, total unknown');
+    const after = JSON.parse((await xfa(['ls', '--json', '-c', db])).stdout) as { dumps: Array<{ crc: string; origin: string; parts: unknown[] }> };
+    expect(after.dumps.map((d) => [d.crc, d.origin, d.parts])).toEqual(before.dumps.map((d) => [d.crc, 'reindex', d.parts]));
+    expect((await xfa(['verify', '-c', db])).code).toBe(0);
+    const again = await xfa(['reindex', `chg-disk:${vt}`, '-c', db]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/is not empty.*--force replaces it/);
+    expect((await xfa(['reindex', `chg-disk:${vt}`, '-c', db, '--force'])).code).toBe(0);
+    expect((await xfa(['reindex', '-c', db])).code).toBe(2);
+  });
+});
