@@ -229,6 +229,64 @@ describe('dest-s3: faults (through a TCP proxy)', () => {
   });
 });
 
+describe('dest-s3: credentials from the usual AWS sources', () => {
+  const saved = { ...process.env };
+  const restore = () => {
+    for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE', 'AWS_PROFILE']) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  };
+  const noKeys = (key: string, extra: Record<string, unknown> = {}) => {
+    const p = s3props(s3, B, key, extra);
+    delete p['access-key'];
+    delete p['secret-key'];
+    return element('dest-s3', p);
+  };
+
+  it('from the environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY); a wrong one fails without showing it', async () => {
+    try {
+      process.env.AWS_ACCESS_KEY_ID = s3.accessKey;
+      process.env.AWS_SECRET_ACCESS_KEY = s3.secretKey;
+      const ok = await runClean([element('source-random', { length: 1000, seed: 2 }), noKeys('creds/env')]);
+      expect(ok.error).toBeUndefined();
+      expect((await head(c, B, 'creds/env'))?.size).toBe(1000);
+      process.env.AWS_SECRET_ACCESS_KEY = 'EnvSecretThatIsWrong42';
+      const bad = await runClean([element('source-random', { length: 1000, seed: 2 }), noKeys('creds/env-bad')]);
+      expect(bad.error?.message).toMatch(/403 .*check the credentials/);
+      expect(allText(bad.messages, bad.error)).not.toContain('EnvSecretThatIsWrong42');
+    } finally {
+      restore();
+    }
+  });
+
+  it('from a profile in a shared credentials file (profile=…)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xfa-aws-'));
+    writeFileSync(join(dir, 'credentials'), `[default]\naws_access_key_id = nobody\naws_secret_access_key = nothing\n[xfa-test]\naws_access_key_id = ${s3.accessKey}\naws_secret_access_key = ${s3.secretKey}\n`);
+    writeFileSync(join(dir, 'config'), '');
+    try {
+      delete process.env.AWS_ACCESS_KEY_ID;
+      delete process.env.AWS_SECRET_ACCESS_KEY;
+      process.env.AWS_SHARED_CREDENTIALS_FILE = join(dir, 'credentials');
+      process.env.AWS_CONFIG_FILE = join(dir, 'config');
+      const ok = await runClean([element('source-random', { length: 1000, seed: 2 }), noKeys('creds/profile', { profile: 'xfa-test' })]);
+      expect(ok.error).toBeUndefined();
+      expect((await head(c, B, 'creds/profile'))?.size).toBe(1000);
+      const dflt = await runClean([element('source-random', { length: 1000, seed: 2 }), noKeys('creds/default')]);
+      expect(dflt.error?.message).toMatch(/403 /); // [default] holds the wrong key
+    } finally {
+      restore();
+    }
+  });
+
+  it('access-key without secret-key is refused before anything is sent', async () => {
+    const p = s3props(s3, B, 'creds/half');
+    delete p['secret-key'];
+    const { error } = await runClean([element('source-random', { length: 1000, seed: 2 }), element('dest-s3', p)]);
+    expect(error?.message).toBe('dest-s3#2: credentials: give both access-key and secret-key, or neither (then the AWS environment or profile is used)');
+  });
+});
+
 describe('dest-s3: errors and cancel', () => {
   it('wrong credentials: a clear error at once (no retries), without the secret anywhere', async () => {
     const secret = 'Wr0ngSecretKeyValue+xyz';
