@@ -6,7 +6,8 @@
  *
  *     // backup: as for a file (backupWithIndex writes data + index trailer), then store the file:
  *     //   source-file path=/srv/b.xfa ! dest-s3 bucket=backups key=host/disk/0
- *     // (or write it to S3 directly and keep the index in the catalog: pass it as `index`)
+ *     // or straight to S3 (… ! filter-zstd seekable=true ! dest-s3 …) keeping the index aside:
+ *     //   const index = SliceIndex.fromMessages(specs, messages)   → a catalog; pass it as `index`
  *     const s3 = { endpoint: 'http://127.0.0.1:8080', bucket: 'backups', key: 'host/disk/0' };
  *     const r = await restorePathS3({ s3, path: 'etc/hosts', dest: '/tmp/r', with: { 'filter-decrypt': { 'key-file': k } } });
  *     r.bytesRead   // index trailer (two ranged GETs) + the stored bytes of one or two slices

@@ -13,6 +13,7 @@ import '../../elements/dest-s3.js';
 import '../../elements/source-s3.js';
 import type { XferMessage } from '../../src/messages.js';
 import { backupWithIndex, type IndexedBackup } from '../../src/restore/selective.js';
+import { SliceIndex } from '../../src/slice-index.js';
 import { makeClient } from '../../src/s3/client.js';
 import { S3ObjectReader } from '../../src/s3/download.js';
 import { readS3Index, restoreAllS3, restorePathS3, sourceS3Props } from '../../src/s3/restore.js';
@@ -296,6 +297,26 @@ describe('source-s3: selective restore of a backup stored in S3', () => {
     ]);
     expect(error).toBeUndefined();
     expect(readFileSync(join(dest, want)).equals(readFileSync(join(dir, want)))).toBe(true);
+  });
+
+  it('a backup written straight to S3 (dest-s3) with its index kept aside (a catalog) restores the same way', async () => {
+    const specs = [
+      element('source-file', { path: join(dir, 'data.tar') }), element('filter-tar-index', { 'slice-on': 'member', 'min-slice': 128 * 1024 }),
+      element('filter-zstd', { seekable: true }), element('dest-s3', s3props(s3, B, 'backups/direct.zst', { 'part-size': '5MiB' })),
+    ];
+    const messages: XferMessage[] = [];
+    const up = await run(specs);
+    expect(up.error).toBeUndefined();
+    messages.push(...up.messages);
+    const index = SliceIndex.fromMessages(specs, messages);
+    expect(index.slices.length).toBeGreaterThan(5);
+    const want = files[42];
+    const dest = join(dir, 'r5');
+    mkdirSync(dest);
+    const r = await restorePathS3({ s3: { ...loc(), key: 'backups/direct.zst' }, path: want, dest, index });
+    expect(readFileSync(join(dest, want)).equals(readFileSync(join(dir, want)))).toBe(true);
+    expect(r.indexBytes).toBe(0);
+    expect(r.bytesRead).toBeLessThan(index.data.dataLength / 4);
   });
 
   it('a full restore from S3 gives the whole tree', async () => {
