@@ -279,6 +279,7 @@ export class Catalog {
     this.db.prepare('INSERT OR REPLACE INTO slice_indexes (dump_id, format, data) VALUES (?, ?, ?)').run(dumpId, format, data);
   }
 
+  /** The stored slice index of a dump (Recorder's SLICE_INDEX_FORMAT: deflated SliceIndex JSON). */
   sliceIndex(dumpId: number): { format: string; data: Buffer } | undefined {
     return this.db.prepare('SELECT format, data FROM slice_indexes WHERE dump_id = ?').get(dumpId) as { format: string; data: Buffer } | undefined;
   }

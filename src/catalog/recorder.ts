@@ -19,8 +19,10 @@
  *     const status = await rec.finished;
  */
 import { join } from 'node:path';
+import { deflateRawSync } from 'node:zlib';
 import type { XferMessage } from '../messages.js';
-import { element } from '../registry.js';
+import { element, type ElementSpec } from '../registry.js';
+import { SliceIndex } from '../slice-index.js';
 import { Xfer, XferError } from '../xfer.js';
 import { crc32cOfParts } from './crc.js';
 import type { Catalog, DumpInfo, DumpStatus, PartRow } from './db.js';
@@ -34,7 +36,13 @@ export interface RecorderOptions {
   writer?: string;
   /** Read the parts back before recording the dump as good (default true). */
   readBack?: boolean;
+  /** The transfer's chain: its slice index (SliceIndex.fromMessages) is stored with the good dump.
+   * `inverse` as for SliceIndex.fromMessages. */
+  index?: { specs: readonly ElementSpec[]; inverse?: Record<number, ElementSpec> };
 }
+
+/** How slice indexes are stored: SliceIndex.toJSON(), deflated. */
+export const SLICE_INDEX_FORMAT = 'xfa-slice-index-json+deflate';
 
 /** The device of slot N of a chg-disk changer, or undefined for other changers. */
 export function chgDiskDevice(changer: string, slot: number | undefined): string | undefined {
@@ -64,6 +72,9 @@ export class Recorder {
   private error: string | undefined;
   private crc: { crc: string; size: number } | undefined;
   private readonly volumesWritten = new Set<string>();
+  private readonly messages: XferMessage[] = [];
+  /** Why the slice index could not be composed (the dump is still good without it). */
+  indexError: string | undefined;
 
   constructor(private readonly catalog: Catalog, info: DumpInfo, private readonly opts: RecorderOptions = {}) {
     this.dumpId = catalog.startDump(info);
@@ -82,6 +93,7 @@ export class Recorder {
   }
 
   message(m: XferMessage): void {
+    if (this.opts.index && m.type !== 'progress') this.messages.push(m);
     switch (m.type) {
       case 'part-done': {
         const p = m as typeof m & { label?: string; slot?: number };
@@ -140,14 +152,31 @@ export class Recorder {
       }
       const combined = crc32cOfParts(crcs.map(([p, crc]) => ({ crc, size: p.size })));
       if (combined !== this.crc.crc) return this.fail(`the parts read back have CRC ${combined}, the writer's is ${this.crc.crc}`);
+      const index = this.sliceIndex();
       this.catalog.tx(() => {
         for (const [p, crc] of crcs) this.catalog.setPartCrc(p.id, crc);
+        if (index) this.catalog.setSliceIndex(this.dumpId, SLICE_INDEX_FORMAT, index);
         this.catalog.finishDump(this.dumpId, this.crc!.size, this.crc!.crc);
       });
     } else {
-      this.catalog.finishDump(this.dumpId, this.crc.size, this.crc.crc);
+      const index = this.sliceIndex();
+      this.catalog.tx(() => {
+        if (index) this.catalog.setSliceIndex(this.dumpId, SLICE_INDEX_FORMAT, index);
+        this.catalog.finishDump(this.dumpId, this.crc!.size, this.crc!.crc);
+      });
     }
     return 'ok';
+  }
+
+  private sliceIndex(): Buffer | undefined {
+    if (!this.opts.index) return undefined;
+    try {
+      const index = SliceIndex.fromMessages(this.opts.index.specs, this.messages, { inverse: this.opts.index.inverse });
+      return deflateRawSync(Buffer.from(JSON.stringify(index.toJSON())), { level: 9 });
+    } catch (e) {
+      this.indexError = (e as Error).message;
+      return undefined;
+    }
   }
 
   private fail(why: string): DumpStatus {
