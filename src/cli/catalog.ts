@@ -31,7 +31,7 @@ export function ls(args: ParsedArgs, io: Io): Promise<number> {
   if (args.positionals.length) throw new UsageError('ls takes no arguments', 'ls');
   return withCatalog(args, io, (cat) => {
     const volumes = cat.volumes();
-    const dumps = cat.dumps().map((d) => ({ ...d, parts: cat.parts(d.id).map(({ label, fileno, partnum, size, crc }) => ({ label, fileno, partnum, size, crc })) }));
+    const dumps = cat.dumps().map((d) => ({ ...d, indexed: cat.sliceIndex(d.id) !== undefined, parts: cat.parts(d.id).map(({ label, fileno, partnum, size, crc }) => ({ label, fileno, partnum, size, crc })) }));
     if (args.json) {
       io.out(`${JSON.stringify({ volumes, dumps }, null, 2)}\n`);
       return Exit.ok;
@@ -43,7 +43,7 @@ export function ls(args: ParsedArgs, io: Io): Promise<number> {
     lines.push(`Dumps (${dumps.length}):`);
     for (const d of dumps) {
       const size = d.size === null ? '-' : formatSize(d.size);
-      lines.push(`  #${d.id} ${dumpName(d)}  ${d.status}  ${size}  crc ${d.crc ?? '-'}${d.error ? `  (${d.error})` : ''}`);
+      lines.push(`  #${d.id} ${dumpName(d)}  ${d.status}  ${size}  crc ${d.crc ?? '-'}${d.indexed ? '  indexed' : ''}${d.error ? `  (${d.error})` : ''}`);
       for (const p of d.parts) lines.push(`      part ${p.partnum}  ${p.label}:${p.fileno}  ${formatSize(p.size)}  crc ${p.crc ?? '-'}`);
     }
     io.out(`${lines.join('\n')}\n`);

@@ -24,7 +24,7 @@ describe('xfa ls', () => {
     const out = JSON.parse(j.stdout) as { volumes: Array<{ label: string }>; dumps: Array<{ host: string; status: string; size: number; parts: Array<{ label: string; fileno: number; partnum: number }> }> };
     expect(out.volumes.map((v) => v.label)).toEqual(['VOL01', 'VOL02']);
     expect(out.dumps).toHaveLength(1);
-    expect(out.dumps[0]).toMatchObject({ host: 'client', disk: '/data', level: 0, status: 'ok' });
+    expect(out.dumps[0]).toMatchObject({ host: 'client', disk: '/data', level: 0, status: 'ok', indexed: false });
     expect(out.dumps[0].parts.map((p) => p.partnum)).toEqual([1, 2, 3]);
     const t = await xfa(['ls', '-c', db]);
     expect(t.code).toBe(0);
