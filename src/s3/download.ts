@@ -148,7 +148,11 @@ export class S3ObjectReader {
     this.stop.abort();
   }
 
-  /** The pieces in order. Call open() first. */
+  /**
+   * The pieces in order. Call open() first. A piece is valid until the next one is asked for:
+   * its buffer is reused (concurrency + 1 buffers of partSize serve the whole read, so large
+   * reads make no garbage for the collector to chase).
+   */
   async *pieces(): AsyncGenerator<Buffer> {
     const jobs: ByteRange[] = [];
     for (const r of this.ranges) {
@@ -156,10 +160,12 @@ export class S3ObjectReader {
     }
     const verify = this.whole && this.hooks.verify === true ? await this.verifier() : null;
     const window: Promise<Buffer>[] = [];
+    const pool: Buffer[] = [];
     let next = 0;
     const fill = () => {
       while (window.length < this.t.concurrency && next < jobs.length) {
-        const p = this.fetch(jobs[next++]);
+        const job = jobs[next++];
+        const p = this.fetch(job, (pool.pop() ?? Buffer.allocUnsafeSlow(this.t.partSize)).subarray(0, job.length));
         p.catch(() => undefined); // awaited in order below; avoid unhandled rejections meanwhile
         window.push(p);
         this.gets++;
@@ -174,6 +180,7 @@ export class S3ObjectReader {
         verify?.update(buf);
         this.bytesRead += buf.length;
         yield buf;
+        pool.push(Buffer.from(buf.buffer, buf.byteOffset, this.t.partSize));
       }
       if (verify) await verify.check();
     } finally {
@@ -185,7 +192,8 @@ export class S3ObjectReader {
     }
   }
 
-  private async fetch(r: ByteRange): Promise<Buffer> {
+  /** GETs one range into `into` (exactly r.length bytes), or into a new buffer. */
+  private async fetch(r: ByteRange, into?: Buffer): Promise<Buffer> {
     const op = `get ${url(this.o)} bytes ${r.offset}-${r.offset + r.length - 1}`;
     return withRetry(op, this.policy, async () => {
       const out = await this.client.send(new GetObjectCommand({
@@ -193,7 +201,7 @@ export class S3ObjectReader {
       }), { abortSignal: this.stop.signal });
       const body = out.Body as Readable | undefined;
       if (!body) throw new S3Error(op, 'no body in the response', { retryable: true });
-      const buf = Buffer.allocUnsafe(r.length);
+      const buf = into ?? Buffer.allocUnsafe(r.length);
       const got = await readInto(body, buf, op);
       if (got !== r.length) throw new S3Error(op, `response ended after ${got} of ${r.length} bytes`, { retryable: true });
       return buf;
