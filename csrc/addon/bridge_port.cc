@@ -34,6 +34,20 @@ struct PortState {
   bool closed = false;
   Napi::ObjectReference port;             // JS thread only
   std::map<uint64_t, BlockRef*> hints;    // JS thread only: the finalizer hint of each chunk
+  std::map<uint64_t, Napi::Reference<Napi::ArrayBuffer>> chunks;  // JS thread only: weak
+  // JS thread: after the transfer ended, chunks JavaScript never released (a write that was
+  // still queued in a library when the connection died) are detached, so their blocks return
+  // to the pool now rather than whenever that library's objects are collected.
+  void detach_unreleased(Napi::Env env) {
+    for (auto& [id, ref] : chunks) {
+      Napi::ArrayBuffer ab = ref.Value();
+      auto h = hints.find(id);
+      if (ab.IsEmpty() || ab.IsDetached() || h == hints.end()) continue;  // collected already
+      if (napi_detach_arraybuffer(env, ab) == napi_ok) h->second->reset();
+    }
+    chunks.clear();
+    hints.clear();
+  }
   Napi::ThreadSafeFunction tsfn;
 };
 
@@ -59,6 +73,7 @@ class JsBridgePort final : public BridgePort {
       if (!ab.IsDetached() && napi_detach_arraybuffer(chunk.Env(), ab) == napi_ok) it->second->reset();
     }
     st_->hints.erase(it);
+    st_->chunks.erase(id);
   }
 
   void start() override { send({Ev::kStart, 0, {}}); }
@@ -73,9 +88,12 @@ class JsBridgePort final : public BridgePort {
     st_->closed = true;
     // The port object reference is dropped on the JS thread, after the last queued event.
     auto st = st_;
-    st_->tsfn.NonBlockingCall([st](Napi::Env, Napi::Function) {
+    st_->tsfn.NonBlockingCall([st](Napi::Env env, Napi::Function) {
       st->port.Reset();
-      st->hints.clear();
+      if (env != nullptr) {
+        Napi::HandleScope scope(env);
+        st->detach_unreleased(env);
+      }
     });
     st_->tsfn.Release();
   }
@@ -107,6 +125,7 @@ class JsBridgePort final : public BridgePort {
     st.hints[e.id] = keep;
     Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(
         env, (*keep)->data(), (*keep)->size(), [](Napi::Env, uint8_t*, BlockRef* k) { delete k; }, keep);
+    st.chunks[e.id] = Napi::Weak(buf.ArrayBuffer());
     fn.Call(port, {buf, Napi::Number::New(env, static_cast<double>(e.id))});
   }
 
