@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "child.h"
+#include "process_runner.h"
 #include "crc32c.h"
 #include "fdio.h"
 #include "unique_fd.h"
@@ -87,31 +88,10 @@ inline std::string decode(const uint8_t* p, FrameHeader* h) {
   return "";
 }
 
-// "0,2" → {0, 2}
-inline std::vector<int> parse_exit_codes(const std::vector<std::string>& words) {
-  std::vector<int> codes;
-  for (const auto& w : words) {
-    size_t start = 0;
-    while (start <= w.size()) {
-      const size_t comma = std::min(w.find(',', start), w.size());
-      const std::string t = w.substr(start, comma - start);
-      if (!t.empty()) {
-        if (t.find_first_not_of("0123456789") != std::string::npos || t.size() > 3 || std::stoi(t) > 255)
-          throw std::invalid_argument("exit status \"" + t + "\" is not a number 0-255");
-        codes.push_back(std::stoi(t));
-      }
-      start = comma + 1;
-    }
-  }
-  return codes;
-}
-
-inline std::vector<std::string> command_from(const Props& p) {
-  std::vector<std::string> argv = p.get_strings("argv");
-  if (argv.empty() && !split_command(p.get_string("cmd", ""), &argv)) throw std::invalid_argument("property \"cmd\": unterminated quote");
-  if (argv.empty()) throw std::invalid_argument("property \"cmd\" (or \"argv\") is required");
-  return argv;
-}
+// Shared with the other process elements (csrc/core/process_runner.h).
+using xfa::command_from_props;
+using xfa::parse_exit_codes;
+inline std::vector<std::string> command_from(const Props& p) { return command_from_props(p); }
 
 inline std::vector<PropSpec> command_props(const std::string& example) {
   return {{"cmd", PropType::kString, "", 0, -1, false, "the command run once per slice, e.g. \"" + example + "\" (no shell)"},

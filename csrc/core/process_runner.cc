@@ -18,7 +18,9 @@ constexpr size_t kTailLines = 5;
 constexpr size_t kMaxInfoLines = 100;
 constexpr size_t kMaxLine = 4096;
 
-std::vector<int> parse_codes(const std::vector<std::string>& words) {
+}  // namespace
+
+std::vector<int> parse_exit_codes(const std::vector<std::string>& words) {
   std::vector<int> codes;
   for (const auto& w : words) {
     size_t start = 0;
@@ -35,15 +37,18 @@ std::vector<int> parse_codes(const std::vector<std::string>& words) {
   }
   return codes;
 }
-}  // namespace
 
-ProcessRunner::ProcessRunner(const Props& p) {
-  argv_ = p.get_strings("argv");
-  if (argv_.empty() && !split_command(p.get_string("cmd", ""), &argv_))
+std::vector<std::string> command_from_props(const Props& p) {
+  std::vector<std::string> argv = p.get_strings("argv");
+  if (argv.empty() && !split_command(p.get_string("cmd", ""), &argv))
     throw std::invalid_argument("property \"cmd\": unterminated quote");
-  if (argv_.empty()) throw std::invalid_argument("property \"cmd\" (or \"argv\") is required");
-  ok_codes_ = p.has("ok-exit") ? parse_codes(p.get_strings("ok-exit")) : std::vector<int>{0};
-  warn_codes_ = parse_codes(p.get_strings("warn-exit"));
+  if (argv.empty()) throw std::invalid_argument("property \"cmd\" (or \"argv\") is required");
+  return argv;
+}
+
+ProcessRunner::ProcessRunner(const Props& p) : argv_(command_from_props(p)) {
+  ok_codes_ = p.has("ok-exit") ? parse_exit_codes(p.get_strings("ok-exit")) : std::vector<int>{0};
+  warn_codes_ = parse_exit_codes(p.get_strings("warn-exit"));
 }
 
 std::vector<PropSpec> ProcessRunner::prop_specs(const std::string& example_cmd) {

@@ -19,6 +19,12 @@
 
 namespace xfa {
 
+// "0,2" (and lists of such words) → {0, 2}; throws std::invalid_argument for anything else.
+std::vector<int> parse_exit_codes(const std::vector<std::string>& words);
+// The argv from `argv`, or `cmd` split like a shell would (no expansion); throws
+// std::invalid_argument when neither is usable.
+std::vector<std::string> command_from_props(const Props& p);
+
 class ProcessRunner {
  public:
   explicit ProcessRunner(const Props& p);  // throws std::invalid_argument for a bad command/policy
