@@ -77,6 +77,37 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX dumps_by_host ON dumps(host, disk, datestamp);`,
   // 2: where a dump's row came from: 'transfer' (its messages) or 'reindex' (headers on media).
   `ALTER TABLE dumps ADD COLUMN origin TEXT NOT NULL DEFAULT 'transfer' CHECK (origin IN ('transfer', 'reindex'));`,
+  // 3: copies (xfa migrate): copy_of names the dump a copy was made from, storage where a dump's
+  // parts live (the changer, S3 bucket or holding directory it was written to), stream the mux
+  // stream id when the dump is one stream of a multiplexed file; origins 'amanda' (imported from
+  // an Amanda configuration) and 'migrate'. SQLite cannot change a CHECK, so the table is rebuilt
+  // (migrate() runs this with foreign keys off, then checks them).
+  `CREATE TABLE dumps_v3 (
+     id INTEGER PRIMARY KEY,
+     host TEXT NOT NULL,
+     disk TEXT NOT NULL,
+     level INTEGER NOT NULL,
+     datestamp TEXT NOT NULL,
+     program TEXT,
+     compression TEXT,
+     encryption TEXT,
+     size INTEGER,
+     crc TEXT,
+     status TEXT NOT NULL CHECK (status IN ('running', 'ok', 'failed')),
+     error TEXT,
+     started TEXT NOT NULL,
+     finished TEXT,
+     origin TEXT NOT NULL DEFAULT 'transfer' CHECK (origin IN ('transfer', 'reindex', 'amanda', 'migrate')),
+     copy_of INTEGER REFERENCES dumps(id) ON DELETE SET NULL,
+     storage TEXT,
+     stream INTEGER
+   );
+   INSERT INTO dumps_v3 (id, host, disk, level, datestamp, program, compression, encryption, size, crc, status, error, started, finished, origin)
+     SELECT id, host, disk, level, datestamp, program, compression, encryption, size, crc, status, error, started, finished, origin FROM dumps;
+   DROP TABLE dumps;
+   ALTER TABLE dumps_v3 RENAME TO dumps;
+   CREATE INDEX dumps_by_host ON dumps(host, disk, datestamp);
+   CREATE INDEX dumps_by_copy ON dumps(copy_of);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -109,7 +140,13 @@ export interface DumpRow {
   error: string | null;
   started: string;
   finished: string | null;
-  origin: 'transfer' | 'reindex';
+  origin: 'transfer' | 'reindex' | 'amanda' | 'migrate';
+  /** The dump this one is a copy of (xfa migrate), else null. */
+  copy_of: number | null;
+  /** Where the parts were written: "chg-disk:DIR", "s3:BUCKET/PREFIX", "holding:DIR", ... */
+  storage: string | null;
+  /** The mux stream id when the dump is one stream of a multiplexed file. */
+  stream: number | null;
 }
 
 export interface PartRow {
@@ -163,11 +200,21 @@ export class Catalog {
   private migrate(): void {
     const v = this.version();
     if (v > SCHEMA_VERSION) throw new CatalogError(`catalog ${this.file} has schema version ${v}, newer than this xfa (${SCHEMA_VERSION})`);
-    for (let i = v; i < SCHEMA_VERSION; i++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[i]);
-        this.db.pragma(`user_version = ${i + 1}`);
-      })();
+    if (v === SCHEMA_VERSION) return;
+    // Table rebuilds (migration 3) must not cascade deletes: foreign keys are off while migrating,
+    // and checked before the last migration's transaction commits.
+    this.db.pragma('foreign_keys = OFF');
+    try {
+      for (let i = v; i < SCHEMA_VERSION; i++) {
+        this.db.transaction(() => {
+          this.db.exec(MIGRATIONS[i]);
+          const broken = this.db.pragma('foreign_key_check') as unknown[];
+          if (broken.length) throw new CatalogError(`catalog ${this.file}: migration to version ${i + 1} broke ${broken.length} references`);
+          this.db.pragma(`user_version = ${i + 1}`);
+        })();
+      }
+    } finally {
+      this.db.pragma('foreign_keys = ON');
     }
   }
 
