@@ -47,7 +47,7 @@ export function linkPreview(specs: readonly ElementSpec[]): NativeLinkPreview {
 export { SliceIndex, SliceIndexError, type ByteRange, type SliceEntry, type ObjectEntry } from './slice-index.js';
 export { backupWithIndex, restoreAll, restorePath, type IndexedBackup, type RestoreOptions, type RestoreResult } from './restore/selective.js';
 export { KeyError, decryptProps, encryptProps, generateKey, keyId, unwrapKey, wrapKey, type StreamHeader } from './keys.js';
-export { Catalog, CatalogError, MIGRATIONS, SCHEMA_VERSION, openCatalog, type DumpInfo, type DumpRow, type DumpStatus, type PartRow, type VolumeRow } from './catalog/db.js';
+export { Catalog, CatalogError, MIGRATIONS, SCHEMA_VERSION, openCatalog, type CopyInfo, type DumpInfo, type DumpRow, type DumpStatus, type PartRow, type VolumeRow } from './catalog/db.js';
 export { Recorder, chgDiskDevice, readPartCrc, recordTransfer, type RecorderOptions } from './catalog/recorder.js';
 export { verify as verifyCatalog, type Problem, type VerifyOptions, type VerifyReport } from './catalog/verify.js';
 export { reindex, devicesOf, type ReindexReport } from './catalog/reindex.js';

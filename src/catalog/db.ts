@@ -171,6 +171,15 @@ export interface DumpInfo {
   encryption?: string;
 }
 
+/** Where a dump row comes from and where it lives (schema 3). */
+export interface CopyInfo {
+  origin?: DumpRow['origin'];
+  /** The dump this one is a copy of. */
+  copyOf?: number;
+  storage?: string;
+  stream?: number;
+}
+
 export class CatalogError extends Error {
   override name = 'CatalogError';
 }
@@ -271,10 +280,13 @@ export class Catalog {
 
   // ----- dumps -----
 
-  startDump(d: DumpInfo): number {
-    return Number(this.db.prepare(`INSERT INTO dumps (host, disk, level, datestamp, program, compression, encryption, status, started)
-                                   VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)`)
-      .run(d.host, d.disk, d.level, d.datestamp, d.program ?? null, d.compression ?? null, d.encryption ?? null, now()).lastInsertRowid);
+  /** A new 'running' dump; `origin`, `copyOf`, `storage`, `stream` as in DumpRow. */
+  startDump(d: DumpInfo & CopyInfo): number {
+    return Number(this.db.prepare(`INSERT INTO dumps (host, disk, level, datestamp, program, compression, encryption, status, started,
+                                                      origin, copy_of, storage, stream)
+                                   VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)`)
+      .run(d.host, d.disk, d.level, d.datestamp, d.program ?? null, d.compression ?? null, d.encryption ?? null, now(),
+        d.origin ?? 'transfer', d.copyOf ?? null, d.storage ?? null, d.stream ?? null).lastInsertRowid);
   }
 
   dump(id: number): DumpRow | undefined {

@@ -25,7 +25,7 @@ import { element, type ElementSpec } from '../registry.js';
 import { SliceIndex } from '../slice-index.js';
 import { Xfer, XferError } from '../xfer.js';
 import { crc32cOfParts } from './crc.js';
-import type { Catalog, DumpInfo, DumpStatus, PartRow } from './db.js';
+import type { Catalog, CopyInfo, DumpInfo, DumpStatus, PartRow } from './db.js';
 
 export interface RecorderOptions {
   /** The changer the writer used ("chg-disk:DIR"), to name each slot's device; or deviceOf. */
@@ -76,7 +76,7 @@ export class Recorder {
   /** Why the slice index could not be composed (the dump is still good without it). */
   indexError: string | undefined;
 
-  constructor(private readonly catalog: Catalog, info: DumpInfo, private readonly opts: RecorderOptions = {}) {
+  constructor(private readonly catalog: Catalog, info: DumpInfo & CopyInfo, private readonly opts: RecorderOptions = {}) {
     this.dumpId = catalog.startDump(info);
     this.finished = new Promise((r) => (this.resolve = r));
   }
@@ -186,7 +186,7 @@ export class Recorder {
 }
 
 /** Starts a transfer (not yet started) while recording its dump; resolves with the dump id and status (never throws on a failed transfer). */
-export async function recordTransfer(catalog: Catalog, xfer: Xfer, info: DumpInfo, opts: RecorderOptions = {}):
+export async function recordTransfer(catalog: Catalog, xfer: Xfer, info: DumpInfo & CopyInfo, opts: RecorderOptions = {}):
 Promise<{ dumpId: number; status: DumpStatus; error?: XferError }> {
   const rec = new Recorder(catalog, info, opts).attach(xfer);
   let error: XferError | undefined;

@@ -6,7 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { closest } from '../suggest.js';
 import { UsageError } from './io.js';
 
-export const COMMANDS = ['run', 'launch', 'inspect', 'help', 'ls', 'label', 'verify', 'reindex'] as const;
+export const COMMANDS = ['run', 'launch', 'inspect', 'help', 'ls', 'label', 'verify', 'reindex', 'restore', 'migrate', 'catalog'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -31,6 +31,9 @@ const TABLES: Record<Command, Options> = {
   label: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, force: { type: 'boolean', short: 'f' } },
   verify: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, 'headers-only': { type: 'boolean' } },
   reindex: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, force: { type: 'boolean', short: 'f' } },
+  restore: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' } },
+  migrate: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' } },
+  catalog: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' } },
 };
 
 /** What `run` and `launch` were asked for. */

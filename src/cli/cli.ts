@@ -10,6 +10,9 @@ import { describeElement, findElement, listElements } from './inspect.js';
 import { Exit, UsageError, type Io } from './io.js';
 import { runPipeline } from './transfer.js';
 import { label, ls, reindex, verify } from './catalog.js';
+import { restore } from './restore.js';
+import { migrate } from './migrate.js';
+import { catalogCommand } from './catalog-import.js';
 
 function readPipelineFile(file: string): string {
   try {
@@ -68,7 +71,7 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
     io.out(helpText(command));
     return Exit.ok;
   }
-  const handlers: Record<Command, (a: ParsedArgs, io: Io) => number | Promise<number>> = { run, launch, inspect, help, ls, label, verify, reindex };
+  const handlers: Record<Command, (a: ParsedArgs, io: Io) => number | Promise<number>> = { run, launch, inspect, help, ls, label, verify, reindex, restore, migrate, catalog: catalogCommand };
   return handlers[command](args, io);
 }
 

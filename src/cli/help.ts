@@ -35,6 +35,9 @@ Usage:
   xfa label DEVICE LABEL [--force]          label a volume (file:/vtapes/slot1)
   xfa verify [LABEL...]                     check volumes and dumps against the catalog
   xfa reindex DEVICE|chg-disk:DIR ...       rebuild the catalog from the volumes' headers
+  xfa restore [SELECTORS] [PATH...]         restore a dump, or paths inside it
+  xfa migrate --to STORAGE [FILTERS]        copy dumps to another storage (D2D2T)
+  xfa catalog import-amanda CONFIGDIR       make an Amanda configuration's media restorable
 
 Options:
   -h, --help      show help (also after any command: xfa run --help)
@@ -129,6 +132,24 @@ ${CATALOG_OPTIONS}
   -h, --help      show this help
 
 Exit status: 0 ok, 1 a volume could not be read or a dump is incomplete, 2 usage error.`,
+
+  restore: `Usage: xfa restore [SELECTORS] [PATH...] [--catalog FILE]
+
+(being written)
+
+${CATALOG_OPTIONS}`,
+
+  migrate: `Usage: xfa migrate --to STORAGE [FILTERS] [--catalog FILE]
+
+(being written)
+
+${CATALOG_OPTIONS}`,
+
+  catalog: `Usage: xfa catalog import-amanda CONFIGDIR [--catalog FILE]
+
+(being written)
+
+${CATALOG_OPTIONS}`,
 };
 
 export function helpText(command: Command | 'main'): string {

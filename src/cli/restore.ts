@@ -1,0 +1,8 @@
+/** `xfa restore` (being written). */
+import type { ParsedArgs } from './args.js';
+import { Exit, type Io } from './io.js';
+
+export function restore(_args: ParsedArgs, io: Io): Promise<number> {
+  io.err('xfa: restore is not written yet\n');
+  return Promise.resolve(Exit.failed);
+}
