@@ -20,6 +20,8 @@ const TRANSFER: Options = {
   progress: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   verbose: { type: 'boolean', short: 'v' },
+  record: { type: 'boolean' },
+  catalog: { type: 'string', short: 'c' },
 };
 
 const TABLES: Record<Command, Options> = {

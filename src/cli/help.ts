@@ -12,6 +12,12 @@ const TRANSFER_OPTIONS = `Options:
   -q, --quiet           no progress and no summary, even on a terminal
       --progress        show progress even when stdout is not a terminal (one line per second)
       --json            print every transfer message as one JSON object per line on stdout
+      --record          record the dump dest-taper writes in the catalog (host, disk, level and
+                        date from its header; the slice index when the chain has
+                        filter-tar-index); it is recorded ok only after its parts are read back
+                        and their CRCs add up, else failed and xfa exits 1
+  -c, --catalog FILE    the catalog for --record (default $XFA_CATALOG, else
+                        ~/.local/share/xfa/catalog.db)
   -h, --help            show this help
 
 Progress (bytes, rate, ETA when the source's size is known) and a one-line summary are shown

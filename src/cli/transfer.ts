@@ -10,9 +10,10 @@ import type { XferMessage } from '../messages.js';
 import { parseSize } from '../props.js';
 import { registry } from '../registry.js';
 import { Xfer, XferError, type XferResult } from '../xfer.js';
-import type { TransferArgs } from './args.js';
+import type { ParsedArgs, TransferArgs } from './args.js';
 import { Exit, type Io } from './io.js';
 import { Reporter, type ProgressMode, type ReportOptions } from './reporter.js';
+import { startRecording } from './record.js';
 
 /** Variables for ${NAME}: --set first, then the environment. */
 export function pipelineVars(env: Io['env'], sets: Readonly<Record<string, string>>): Record<string, string> {
@@ -139,16 +140,22 @@ function createXfer(elements: readonly CompiledElement[], opts: ReportOptions, i
 }
 
 /** Runs pipeline text (from FILE, or the command line when file is undefined); returns the exit status. */
-export async function runPipeline(text: string, file: string | undefined, args: TransferArgs, io: Io): Promise<number> {
+export async function runPipeline(text: string, file: string | undefined, args: ParsedArgs, io: Io): Promise<number> {
   const elements = compilePipeline(text, file, args, io);
   if (!elements) return Exit.usage;
   const opts = reportOptions(args, io, elements, file);
   const xfer = createXfer(elements, opts, io);
   if (!xfer) return Exit.failed;
+  const recording = args.values?.record === true ? startRecording(args, io, elements.map((e) => ({ name: e.name, props: e.props })), xfer) : undefined;
+  if (typeof recording === 'string') {
+    io.err(`xfa: ${recording}\n`);
+    return Exit.usage;
+  }
   const reporter = new Reporter(io, opts);
   xfer.on('message', (m: XferMessage) => reporter.message(m));
   const outcome = await runToDone(xfer, reporter);
   if (outcome.result) reporter.succeeded(outcome.result.stats);
   else reporter.failed();
-  return exitStatus(outcome);
+  const recorded = recording ? await recording.finish() : Exit.ok;
+  return outcome.result && recorded !== Exit.ok ? recorded : exitStatus(outcome);
 }

@@ -1,0 +1,99 @@
+/**
+ * `xfa run --record`: the dump a pipeline writes with dest-taper is recorded in the catalog.
+ *
+ * Host, disk, level and datestamp come from dest-taper's `header` (the first line is enough:
+ * "AMANDA: SPLIT_FILE 20261122 client /data part 1/-1 lev 0 comp N program /bin/tar"); compression
+ * and encryption from the chain's filters. When the chain has filter-tar-index, the slice index
+ * is stored with the dump, so `xfa restore PATH` reads only the slices that hold PATH.
+ * The Recorder (src/catalog/recorder.ts) marks the dump ok only after its parts were read back and
+ * their CRCs add up to the writer's; otherwise failed, with why — and `xfa run` exits 1.
+ */
+import { Recorder } from '../catalog/recorder.js';
+import { openCatalog, type Catalog, type DumpInfo } from '../catalog/db.js';
+import { dumpName } from '../catalog/verify.js';
+import { AmandaHeaderError, parseHeader } from '../media/header.js';
+import type { ElementSpec } from '../registry.js';
+import type { Xfer } from '../xfer.js';
+import type { ParsedArgs } from './args.js';
+import { catalogPath } from './catalog.js';
+import { Exit, type Io } from './io.js';
+
+/** What a chain's filters did to the data, as the catalog's compression and encryption columns. */
+export function chainCodecs(specs: readonly ElementSpec[]): { compression?: string; encryption?: string } {
+  const out: { compression?: string; encryption?: string } = {};
+  for (const s of specs) {
+    if (s.name === 'filter-zstd') out.compression = 'zstd';
+    else if (s.name === 'filter-gzip') out.compression = 'gzip';
+    else if (s.name === 'filter-encrypt') out.encryption = 'aes-256-gcm';
+    else if (s.name === 'filter-process') {
+      const cmd = String(s.props.cmd ?? (Array.isArray(s.props.argv) ? s.props.argv.join(' ') : ''));
+      const m = /\b(zstd|gzip|pigz|xz|bzip2|lz4)\b/.exec(cmd);
+      if (m && !/\s-d\b|--decompress/.test(cmd)) out.compression = m[1] === 'pigz' ? 'gzip' : m[1];
+    }
+  }
+  return out;
+}
+
+/** The dump a dest-taper chain writes, from its header; an error message when it cannot be recorded. */
+export function dumpOfChain(specs: readonly ElementSpec[]): DumpInfo | string {
+  const dest = specs[specs.length - 1];
+  if (dest?.name !== 'dest-taper') return `--record needs a pipeline ending in dest-taper (it ends in ${dest?.name ?? 'nothing'})`;
+  const changer = String(dest.props.changer ?? '');
+  if (changer.startsWith('chg-multi:')) return '--record: dest-taper with a chg-multi changer is not supported yet (use chg-disk:DIR or one device)';
+  let h;
+  try {
+    h = parseHeader(String(dest.props.header ?? ''));
+  } catch (e) {
+    return `--record: dest-taper's header: ${e instanceof AmandaHeaderError ? e.message : String(e)}`;
+  }
+  if (h.type !== 'FILE' && h.type !== 'SPLIT_FILE') return `--record: dest-taper's header is a ${h.type} header, not a dump's`;
+  const fromHeader: Partial<DumpInfo> = {
+    compression: h.compressed ? (h.compSuffix ?? 'yes') : undefined,
+    encryption: h.encrypted ? (h.encryptSuffix ?? 'yes') : undefined,
+  };
+  const codecs = chainCodecs(specs);
+  return {
+    host: h.name, disk: h.disk ?? '', level: h.dumplevel ?? 0, datestamp: h.datestamp, program: h.program,
+    compression: codecs.compression ?? fromHeader.compression, encryption: codecs.encryption ?? fromHeader.encryption,
+  };
+}
+
+export interface Recording {
+  /** After the transfer's `done`: prints the dump's fate; the exit status it calls for. */
+  finish(): Promise<number>;
+}
+
+/** Opens the catalog and follows `xfer`; a string when the pipeline cannot be recorded. */
+export function startRecording(args: ParsedArgs, io: Io, specs: readonly ElementSpec[], xfer: Xfer): Recording | string {
+  const info = dumpOfChain(specs);
+  if (typeof info === 'string') return info;
+  let catalog: Catalog;
+  try {
+    catalog = openCatalog(catalogPath(args, io));
+  } catch (e) {
+    return (e as Error).message;
+  }
+  const changer = String(specs[specs.length - 1].props.changer);
+  const storage = changer.startsWith('chg-disk:') ? changer : undefined;
+  const index = specs.some((s) => s.name === 'filter-tar-index') ? { specs } : undefined;
+  const rec = new Recorder(catalog, { ...info, storage }, {
+    changer: storage, deviceOf: storage ? undefined : () => changer, index,
+  }).attach(xfer);
+  return {
+    async finish(): Promise<number> {
+      try {
+        const status = await rec.finished;
+        const d = catalog.dump(rec.dumpId)!;
+        const line = `dump #${d.id} ${dumpName(d)}: ${status}${d.error ? ` (${d.error})` : ''}`;
+        if (status === 'ok') {
+          if (!args.json && !args.quiet) io.out(`recorded ${line}${rec.indexError ? `; no slice index: ${rec.indexError}` : ''}\n`);
+          return Exit.ok;
+        }
+        io.err(`xfa: recorded ${line}\n`);
+        return Exit.failed;
+      } finally {
+        catalog.close();
+      }
+    },
+  };
+}
