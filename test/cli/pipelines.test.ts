@@ -61,6 +61,21 @@ const CASES: Record<string, () => Promise<void>> = {
     expect(jsonLines(out.stdout)).toContainEqual(expect.objectContaining({ type: 'crc', size: data.length }));
     expect(readdirSync(dir).sort()).toEqual(['in', 'out']);
   },
+  'backup-vtape.xfa': async () => {
+    const dir = scratch();
+    const src = join(dir, 'src');
+    makeTree(src);
+    for (const s of [1, 2, 3]) mkdirSync(join(dir, 'vt', `slot${s}`), { recursive: true });
+    const db = join(dir, 'catalog.db');
+    const out = await runFile('backup-vtape.xfa', { SRC: src, VTAPES: join(dir, 'vt'), HOST: 'client', DISK: '/src', DATE: '20261122090000',
+      PART_SIZE: '32KiB', VOLUME_SIZE: '1MiB' }, ['--record', '--catalog', db, '-v']);
+    expect(out.stdout).toMatch(/recorded dump #1 client:\/src level 0 20261122090000: ok\n/);
+    const ls = JSON.parse((await xfa(['ls', '--json', '-c', db])).stdout) as { volumes: unknown[]; dumps: Array<{ indexed: boolean; compression: string; parts: unknown[] }> };
+    expect(ls.volumes.length).toBeGreaterThanOrEqual(1);
+    expect(ls.dumps).toEqual([expect.objectContaining({ indexed: true, compression: 'zstd' })]);
+    expect(ls.dumps[0].parts.length).toBeGreaterThanOrEqual(1);
+    expect((await xfa(['verify', '-c', db])).code).toBe(0);
+  },
   'verify-random.xfa': async () => {
     const out = await runFile('verify-random.xfa', { LENGTH: '8MiB', SEED: '7' }, ['--json']);
     const crcs = jsonLines(out.stdout).filter((m) => m.type === 'crc');
