@@ -2,13 +2,16 @@
  * Verifying media against the catalog: every volume the catalog knows is scanned (label and
  * headers), every good dump's parts are checked in sequence (part numbers 1..N, each header naming
  * the dump and the part) and read back with source-device: sizes, part CRCs and the dump's CRC.
- * Every problem is reported with where it is (LABEL:FILE, or the volume's device).
+ * A dump's slice index is checked against the dump (verify-index.ts): its structure, and the
+ * stored bytes at slice starts. Every problem is reported with where it is (LABEL:FILE, the
+ * volume's device, or "dump N index").
  */
 import { parseHeader, type AmandaHeader } from '../media/header.js';
 import { scanVolume, type VolumeContents } from '../media/volume.js';
 import { crc32cOfParts } from './crc.js';
 import type { Catalog, DumpRow, VolumeRow } from './db.js';
 import { readPartCrc } from './recorder.js';
+import { checkSliceIndex } from './verify-index.js';
 
 export interface Problem {
   /** "LABEL:FILE", "LABEL (DEVICE)" or "dump N". */
@@ -23,6 +26,9 @@ export interface VerifyReport {
   dumps: number;
   parts: number;
   bytes: number;
+  /** Slice indexes checked, and slice starts read back and found right (verify-index.ts). */
+  indexes: number;
+  slicesProbed: number;
   problems: Problem[];
 }
 
@@ -76,6 +82,8 @@ export async function verify(catalog: Catalog, opts: VerifyOptions = {}): Promis
   }
 
   let dumps = 0;
+  let indexes = 0;
+  let slicesProbed = 0;
   let parts = 0;
   let bytes = 0;
   for (const d of catalog.dumps({ status: 'ok' })) {
@@ -135,8 +143,16 @@ export async function verify(catalog: Catalog, opts: VerifyOptions = {}): Promis
       const all = crc32cOfParts(crcs);
       if (all !== d.crc) at(`dump ${d.id}`, `dump CRC32C ${all}, the catalog says ${d.crc}`);
     }
+    if (readable) {
+      const ix = await checkSliceIndex(catalog, d, { headersOnly: opts.headersOnly });
+      if (ix) {
+        indexes++;
+        slicesProbed += ix.probed;
+        for (const m of ix.problems) at(`dump ${d.id} index`, m);
+      }
+    }
   }
-  return { volumes, dumps, parts, bytes, problems };
+  return { volumes, dumps, parts, bytes, indexes, slicesProbed, problems };
 }
 
 export type { VolumeRow };

@@ -93,7 +93,8 @@ export function verify(args: ParsedArgs, io: Io): Promise<number> {
     if (args.json) io.out(`${JSON.stringify(r, null, 2)}\n`);
     else {
       for (const p of r.problems) io.out(`${p.where}: ${p.message}\n`);
-      io.out(`${r.volumes} volumes, ${r.dumps} dumps, ${r.parts} parts, ${formatSize(r.bytes)} read: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}\n`);
+      const ix = r.indexes ? `, ${r.indexes} slice index${r.indexes === 1 ? '' : 'es'} (${r.slicesProbed} slice starts read)` : '';
+      io.out(`${r.volumes} volumes, ${r.dumps} dumps, ${r.parts} parts${ix}, ${formatSize(r.bytes)} read: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}\n`);
     }
     return r.problems.length ? Exit.failed : Exit.ok;
   });
