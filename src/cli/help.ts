@@ -113,12 +113,15 @@ Exit status: 0 labeled, 1 refused or failed, 2 usage error.`,
 
 Reads the volumes the catalog knows (or only those named): checks each label, each good dump's
 part sequence (parts 1..N), each part's header (host, disk, level, datestamp, part number), and
-reads every part back: sizes, part CRC32Cs and the dump's CRC32C. Every problem is reported with
-where it is (LABEL:FILE, or the volume and its device).
+reads every part back: sizes, part CRC32Cs and the dump's CRC32C. A dump's slice index is checked
+against the dump (slices in order, without gaps, within its size) and the stored bytes at slice
+starts are read back (a zstd frame, a gzip member or a catenize marker must begin there; at most
+32 slices per dump, spread evenly). Every problem is reported with where it is (LABEL:FILE, the
+volume and its device, or "dump N index").
 
 ${CATALOG_OPTIONS}
       --headers-only  check labels, headers and sequences without reading the data
-      --json      print {volumes, dumps, parts, bytes, problems: [{where, dump, message}]}
+      --json      print {volumes, dumps, parts, bytes, indexes, slicesProbed, problems: [{where, dump, message}]}
   -h, --help      show this help
 
 Exit status: 0 no problem, 1 a problem was found, 2 usage error.`,
