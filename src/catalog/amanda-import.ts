@@ -1,0 +1,715 @@
+/**
+ * Importing an Amanda configuration into the catalog, so that media Amanda wrote become
+ * restorable by xfa (`xfa catalog import-amanda CONFIGDIR`).
+ *
+ *     const r = await importAmanda(catalog, '/etc/amanda/daily');
+ *     r.ok, r.failed, r.problems   // every dump of the logs, checked against the media
+ *
+ * What is read, as Amanda 3.5 reads it (server-src/tapefile.c, server-src/find.c,
+ * perl/Amanda/DB/Catalog.pm):
+ *
+ *   - CONFIGDIR/amanda.conf (and its includefiles): `tapelist` and `logdir` (relative to CONFIGDIR;
+ *     defaults "tapelist" and /usr/adm/amanda), `tpchanger` / `tapedev` ("chg-disk:DIR",
+ *     "chg-multi:LIST", a named `define changer`, a single "file:DIR" device; legacy
+ *     `tpchanger "chg-disk"` with `tapedev "file:DIR"`), and each `define storage`'s changer.
+ *   - the tapelist: `DATESTAMP LABEL [reuse|no-reuse] [BARCODE:x] [META:x] [BLOCKSIZE:n] [POOL:x]
+ *     [STORAGE:x] [CONFIG:x] [#comment]`, one volume a line; datestamp 0 = labeled, never written.
+ *   - every logdir/log.DATESTAMP.N (not oldlog/, where Amanda moves the logs of runs that left
+ *     nothing on a volume of the tapelist): `START taper datestamp D ... label L` opens a volume;
+ *     `PART`/`PARTPARTIAL taper [ST:s] [POOL:p] LABEL FILE HOST DISK DATESTAMP N/T LEVEL [sec ..
+ *     bytes B ..]` are the parts (PARTPARTIAL: a part cut short by the end of the volume, retried
+ *     on the next one, never restorable); `DONE`/`PARTIAL taper ... HOST DISK DATESTAMP NPARTS LEVEL
+ *     NATIVE-CRC CLIENT-CRC SERVER-CRC [stats]` and `FAIL taper ... LEVEL error "why"` end a dump.
+ *     FAIL lines of other programs (planner, dumper) are dumps that never reached a volume: warnings.
+ *     A part counts only when its volume's tapelist datestamp is the one of the START line it was
+ *     written under: a volume Amanda reused since holds other data.
+ *
+ * Each label of the tapelist is looked for in the changer's slots (their volume labels); a label
+ * not found is recorded as a 'missing' volume and every dump with a part on it fails.
+ *
+ * A dump is recorded 'ok' (origin 'amanda', storage = the changer) only when the log says DONE,
+ * its parts 1..N are all there on volumes found, each part's header on the volume names the dump
+ * (host, disk, datestamp, level, part number), each part reads back (source-device) with the size
+ * the log gives, and — Amanda's CRCs are CRC32C, as xfa's — the parts' combined CRC32C equals the
+ * CRC Amanda logged for the stream it wrote: SERVER-CRC when the server changed the stream
+ * (holding disk, server compression or encryption), else CLIENT-CRC. When the log has no CRC of
+ * the stored stream's size (Amanda before 3.4 logged none) it is recorded ok and a warning says the
+ * CRC could not be compared. Anything else fails the dump, with why, and is a problem.
+ *
+ * Importing again is idempotent: a dump already imported from the same changer (same host, disk,
+ * level, datestamp) keeps its row id, its parts are recorded again and its status re-checked;
+ * Amanda-origin dumps no longer in the logs (their volumes were reused) are marked failed.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { AmandaHeader } from '../media/header.js';
+import { scanVolume, volumeStatus } from '../media/volume.js';
+import { crc32cOfParts } from './crc.js';
+import type { Catalog, DumpRow } from './db.js';
+import { readPartCrc } from './recorder.js';
+import { devicesOf } from './reindex.js';
+
+export class AmandaImportError extends Error {
+  override name = 'AmandaImportError';
+}
+
+// ----- amanda.conf -----
+
+export interface AmandaConfig {
+  /** The configuration directory and its name (its last path component). */
+  dir: string;
+  name: string;
+  tapelist: string;
+  logdir: string;
+  /** The default storage's changer as xfa names it ("chg-disk:DIR", "chg-multi:..", a device), if any. */
+  changer?: string;
+  /** Changer of each `define storage NAME` (and of the configuration's own name). */
+  storages: Record<string, string>;
+  /** What could not be understood (an unsupported changer, ...). */
+  warnings: string[];
+}
+
+interface ConfBlock {
+  values: Record<string, string[]>;
+  defines: Array<{ kind: string; name: string; block: ConfBlock }>;
+}
+
+/** Splits a configuration text into lines of tokens (quotes removed, comments dropped). */
+function confTokens(text: string): string[][] {
+  const lines: string[][] = [];
+  for (const raw of text.split('\n')) {
+    const toks: string[] = [];
+    const re = /"((?:\\.|[^"\\])*)"|([{}])|([^\s"{}#]+)|(#.*)/g;
+    for (let m; (m = re.exec(raw));) {
+      if (m[4] !== undefined) break;
+      toks.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] ?? m[3]));
+    }
+    if (toks.length) lines.push(toks);
+  }
+  return lines;
+}
+
+const keyOf = (k: string): string => k.toLowerCase().replace(/_/g, '-');
+
+function parseConf(file: string, depth = 0): ConfBlock {
+  if (depth > 10) throw new AmandaImportError(`${file}: includefile nested too deep`);
+  const top: ConfBlock = { values: {}, defines: [] };
+  const stack: ConfBlock[] = [top];
+  const text = readFileSync(file, 'utf8');
+  for (const toks of confTokens(text)) {
+    const cur = stack[stack.length - 1];
+    if (toks[0] === '}') {
+      if (stack.length > 1) stack.pop();
+      continue;
+    }
+    const key = keyOf(toks[0]);
+    if (key === 'includefile' && toks[1] && stack.length === 1) {
+      const inc = isAbsolute(toks[1]) ? toks[1] : join(resolve(file, '..'), toks[1]);
+      if (existsSync(inc)) {
+        const sub = parseConf(inc, depth + 1);
+        Object.assign(top.values, sub.values);
+        top.defines.push(...sub.defines);
+      }
+      continue;
+    }
+    if (key === 'define' && toks.length >= 3) {
+      const block: ConfBlock = { values: {}, defines: [] };
+      cur.defines.push({ kind: keyOf(toks[1]), name: toks[2], block });
+      if (toks[3] === '{') stack.push(block);
+      continue;
+    }
+    if (toks[toks.length - 1] === '{') {
+      // an unnamed-kind block such as `holdingdisk hd1 {`: skip its contents
+      const block: ConfBlock = { values: {}, defines: [] };
+      cur.defines.push({ kind: key, name: toks[1] ?? '', block });
+      stack.push(block);
+      continue;
+    }
+    cur.values[key] = toks.slice(1);
+  }
+  return top;
+}
+
+/** Expands "a{1..3}b,c" (chg-multi's brace lists) into [a1b, a2b, a3b, c]. */
+export function expandBraces(s: string): string[] {
+  const items: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const c of s) {
+    if (c === '{') depth++;
+    if (c === '}') depth--;
+    if (c === ',' && depth === 0) {
+      items.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  items.push(cur);
+  return items.flatMap((item) => {
+    const m = /^([^{]*)\{([^{}]*)\}(.*)$/.exec(item);
+    if (!m) return [item];
+    const range = /^(\d+)\.\.(\d+)$/.exec(m[2]);
+    const alts = range
+      ? Array.from({ length: Number(range[2]) - Number(range[1]) + 1 }, (_, i) => String(Number(range[1]) + i).padStart(range[1].length, '0'))
+      : m[2].split(',');
+    return alts.flatMap((a) => expandBraces(`${m[1]}${a}${m[3]}`));
+  });
+}
+
+/** The changer a storage (or the configuration) uses, as xfa names it; undefined when unsupported. */
+function changerOf(tpchanger: string | undefined, tapedev: string | undefined, conf: ConfBlock, warnings: string[]): string | undefined {
+  const named = (n: string) => conf.defines.find((d) => d.kind === 'changer' && d.name === n);
+  let spec = tpchanger ?? '';
+  if (spec && named(spec)) {
+    const d = named(spec)!;
+    spec = d.block.values.tapedev?.[0] ?? d.block.values.tpchanger?.[0] ?? '';
+  }
+  if (!spec || spec === 'chg-disk' || spec === 'chg-single') {
+    // legacy: tpchanger "chg-disk" with tapedev "file:DIR" holding slotN; or no changer, one device
+    const dev = tapedev ?? '';
+    if (spec === 'chg-disk' && dev.startsWith('file:')) return `chg-disk:${dev.slice(5)}`;
+    spec = dev;
+  }
+  if (/^chg-disk:/.test(spec)) return spec.replace(/^chg-disk:\/\//, 'chg-disk:/');
+  if (/^chg-multi:/.test(spec)) return spec;
+  if (/^chg-single:/.test(spec)) return spec.slice('chg-single:'.length);
+  if (/^(file|diskflat):/.test(spec)) return spec;
+  if (spec) warnings.push(`changer "${spec}" is not supported (chg-disk:DIR, chg-multi:LIST, file:DIR or diskflat:FILE)`);
+  return undefined;
+}
+
+/** Reads CONFIGDIR/amanda.conf (what the import needs). Throws AmandaImportError without it. */
+export function readAmandaConfig(configDir: string): AmandaConfig {
+  const dir = resolve(configDir);
+  const file = join(dir, 'amanda.conf');
+  if (!existsSync(file)) throw new AmandaImportError(`${dir}: no amanda.conf (not an Amanda configuration directory)`);
+  const conf = parseConf(file);
+  const rel = (p: string) => (isAbsolute(p) ? p : join(dir, p));
+  const v = (k: string) => conf.values[k]?.[0];
+  const warnings: string[] = [];
+  const name = dir.split('/').filter(Boolean).pop() ?? dir;
+  const changer = changerOf(v('tpchanger'), v('tapedev'), conf, warnings);
+  const storages: Record<string, string> = {};
+  if (changer) storages[name] = changer;
+  for (const d of conf.defines.filter((x) => x.kind === 'storage')) {
+    const c = changerOf(d.block.values.tpchanger?.[0] ?? v('tpchanger'), d.block.values.tapedev?.[0] ?? v('tapedev'), conf, warnings);
+    if (c) storages[d.name] = c;
+  }
+  return { dir, name, tapelist: rel(v('tapelist') ?? 'tapelist'), logdir: rel(v('logdir') ?? '/usr/adm/amanda'), changer, storages, warnings };
+}
+
+// ----- tapelist -----
+
+export interface TapelistEntry {
+  /** When the volume was last written; "0" for labeled and never written. */
+  datestamp: string;
+  label: string;
+  reuse: boolean;
+  barcode?: string;
+  meta?: string;
+  /** KiB. */
+  blocksize?: number;
+  pool?: string;
+  storage?: string;
+  config?: string;
+  comment?: string;
+}
+
+/** Parses a tapelist (Amanda 3.5's fields, in its order; older lines lack the later ones). */
+export function parseTapelist(text: string): TapelistEntry[] {
+  const out: TapelistEntry[] = [];
+  for (const [i, line] of text.split('\n').entries()) {
+    const t = line.trim();
+    if (!t) continue;
+    const hash = t.indexOf('#');
+    const body = hash >= 0 ? t.slice(0, hash) : t;
+    const w = body.split(/\s+/).filter(Boolean);
+    if (w.length < 2) throw new AmandaImportError(`tapelist line ${i + 1}: "${line}" has no label`);
+    const e: TapelistEntry = { datestamp: w[0], label: w[1], reuse: true };
+    for (const f of w.slice(2)) {
+      if (f === 'reuse') e.reuse = true;
+      else if (f === 'no-reuse') e.reuse = false;
+      else if (f.startsWith('BARCODE:')) e.barcode = f.slice(8);
+      else if (f.startsWith('META:')) e.meta = f.slice(5);
+      else if (f.startsWith('BLOCKSIZE:')) e.blocksize = Number(f.slice(10));
+      else if (f.startsWith('POOL:')) e.pool = f.slice(5);
+      else if (f.startsWith('STORAGE:')) e.storage = f.slice(8);
+      else if (f.startsWith('CONFIG:')) e.config = f.slice(7);
+      else throw new AmandaImportError(`tapelist line ${i + 1}: "${line}": unknown field "${f}"`);
+    }
+    if (hash >= 0) e.comment = t.slice(hash + 1);
+    out.push(e);
+  }
+  return out;
+}
+
+// ----- log files -----
+
+export interface LogCrc {
+  crc: string;
+  size: number;
+}
+
+export interface LogPart {
+  storage?: string;
+  label: string;
+  fileno: number;
+  host: string;
+  disk: string;
+  datestamp: string;
+  partnum: number;
+  /** -1 when unknown (Amanda writes "N/-1"). */
+  totalparts: number;
+  level: number;
+  /** Bytes written, when the log says `bytes` (kb × 1024 for older logs: approximate). */
+  bytes?: number;
+  exactBytes: boolean;
+  /** PARTPARTIAL: cut short, never restorable. */
+  partial: boolean;
+  /** The START taper datestamp the volume was opened with. */
+  volumeDatestamp?: string;
+}
+
+export interface LogResult {
+  program: string;
+  status: 'DONE' | 'PARTIAL' | 'FAIL';
+  storage?: string;
+  host: string;
+  disk: string;
+  datestamp: string;
+  level: number;
+  nparts?: number;
+  nativeCrc?: LogCrc;
+  clientCrc?: LogCrc;
+  serverCrc?: LogCrc;
+  bytes?: number;
+  message?: string;
+}
+
+export interface AmandaLog {
+  file: string;
+  /** START taper lines: each volume opened, with its write datestamp. */
+  tapes: Array<{ label: string; datestamp: string; storage?: string }>;
+  parts: LogPart[];
+  results: LogResult[];
+  /** Lines that looked like dump lines but could not be parsed. */
+  strange: string[];
+}
+
+/** Tokens of a log line: quoted strings unquoted (Amanda's quote_string), bracketed stats kept whole. */
+function logTokens(s: string): { toks: string[]; stats?: string; rest: string } {
+  const toks: string[] = [];
+  let i = 0;
+  while (i < s.length) {
+    while (s[i] === ' ') i++;
+    if (i >= s.length) break;
+    if (s[i] === '[') {
+      const end = s.indexOf(']', i);
+      const stats = s.slice(i + 1, end < 0 ? s.length : end);
+      return { toks, stats, rest: end < 0 ? '' : s.slice(end + 1).trim() };
+    }
+    if (s[i] === '"') {
+      let j = i + 1;
+      let v = '';
+      for (; j < s.length && s[j] !== '"'; j++) {
+        if (s[j] === '\\' && j + 1 < s.length) {
+          const c = s[++j];
+          v += c === 'n' ? '\n' : c === 't' ? '\t' : c === 'r' ? '\r' : c === 'f' ? '\f' : c;
+        } else v += s[j];
+      }
+      toks.push(v);
+      i = j + 1;
+      continue;
+    }
+    let j = i;
+    while (j < s.length && s[j] !== ' ') j++;
+    toks.push(s.slice(i, j));
+    i = j;
+  }
+  return { toks, rest: '' };
+}
+
+const CRC_RE = /^([0-9a-f]{8}):(\d+)$/;
+
+function parseStats(stats: string | undefined): { bytes?: number; exact: boolean } {
+  if (!stats) return { exact: false };
+  const m = /\b(bytes|kb) ([-0-9.]+)/.exec(stats);
+  if (!m) return { exact: false };
+  return m[1] === 'bytes' ? { bytes: Number(m[2]), exact: true } : { bytes: Math.round(Number(m[2]) * 1024), exact: false };
+}
+
+/** Strips the leading [VAULT] "ST:name" "POOL:name" tokens; returns the storage name. */
+function storagePrefix(toks: string[]): { storage?: string; toks: string[] } {
+  let t = toks;
+  if (t[0] === 'VAULT') t = t.slice(1);
+  let storage: string | undefined;
+  if (t[0]?.startsWith('ST:')) {
+    storage = t[0].slice(3);
+    t = t.slice(1);
+  }
+  if (t[0]?.startsWith('POOL:')) t = t.slice(1);
+  return { storage, toks: t };
+}
+
+/** Parses one Amanda log file (log.DATESTAMP.N). */
+export function parseAmandaLog(text: string, file = 'log'): AmandaLog {
+  const log: AmandaLog = { file, tapes: [], parts: [], results: [], strange: [] };
+  const opened = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith(' ')) continue; // continuation lines (a dumper's messages)
+    const sp1 = line.indexOf(' ');
+    const sp2 = line.indexOf(' ', sp1 + 1);
+    if (sp1 < 0 || sp2 < 0) continue;
+    const type = line.slice(0, sp1);
+    const prog = line.slice(sp1 + 1, sp2);
+    const body = line.slice(sp2 + 1);
+    try {
+      if (type === 'START' && prog === 'taper') {
+        const { toks } = logTokens(body);
+        const d = toks[toks.indexOf('datestamp') + 1];
+        const li = toks.indexOf('label');
+        if (toks.indexOf('datestamp') < 0 || li < 0) throw new Error('no datestamp or label');
+        const storage = toks.find((t) => t.startsWith('ST:'))?.slice(3);
+        log.tapes.push({ label: toks[li + 1], datestamp: d, storage });
+        opened.set(toks[li + 1], d);
+      } else if ((type === 'PART' || type === 'PARTPARTIAL' || type === 'CHUNK') && prog === 'taper') {
+        const { toks: all, stats } = logTokens(body);
+        const { storage, toks } = storagePrefix(all);
+        const [label, fileno, host, disk, datestamp, pn, lvl] = toks;
+        if (lvl === undefined || !/^\d+$/.test(fileno) || !/^\d+$/.test(lvl)) throw new Error('fields missing');
+        const [p, t] = pn.split('/');
+        const s = parseStats(stats);
+        log.parts.push({
+          storage, label, fileno: Number(fileno), host, disk, datestamp, partnum: Number(p), totalparts: t === undefined ? -1 : Number(t),
+          level: Number(lvl), bytes: s.bytes, exactBytes: s.exact, partial: type === 'PARTPARTIAL', volumeDatestamp: opened.get(label),
+        });
+      } else if ((type === 'DONE' || type === 'PARTIAL') && prog === 'taper') {
+        const { toks: all, stats, rest } = logTokens(body);
+        const { storage, toks } = storagePrefix(all);
+        const [host, disk, datestamp, ...more] = toks;
+        const crcs: LogCrc[] = [];
+        while (more.length && CRC_RE.test(more[more.length - 1])) {
+          const m = CRC_RE.exec(more.pop()!)!;
+          crcs.unshift({ crc: m[1], size: Number(m[2]) });
+        }
+        if (datestamp === undefined || more.length < 1 || more.length > 2 || !more.every((x) => /^-?\d+$/.test(x))) throw new Error('fields missing');
+        const level = Number(more[more.length - 1]);
+        const nparts = more.length === 2 ? Number(more[0]) : undefined;
+        const [nativeCrc, clientCrc, serverCrc] = crcs;
+        log.results.push({ program: prog, status: type, storage, host, disk, datestamp, level, nparts, nativeCrc, clientCrc, serverCrc,
+          bytes: parseStats(stats).bytes, message: rest || undefined });
+      } else if (type === 'FAIL') {
+        const { toks: all, stats, rest } = logTokens(body);
+        const { storage, toks } = prog === 'taper' ? storagePrefix(all) : { storage: undefined, toks: all };
+        const [host, disk, datestamp, lvl, ...msg] = toks;
+        if (lvl === undefined || !/^\d+$/.test(lvl)) throw new Error('fields missing');
+        const words = msg[0] === 'error' || msg[0] === 'config' ? msg.slice(1) : msg;
+        const message = [...words, stats ?? '', rest].filter(Boolean).join(' ');
+        log.results.push({ program: prog, status: 'FAIL', storage, host, disk, datestamp, level: Number(lvl), message: message || undefined });
+      }
+    } catch (e) {
+      log.strange.push(`${file}: strange line (${(e as Error).message}): ${line}`);
+    }
+  }
+  return log;
+}
+
+/** The log files of a logdir, oldest first: log.DATESTAMP.N (and old log.DATESTAMP.amflush). */
+export function logFiles(logdir: string): string[] {
+  if (!existsSync(logdir)) return [];
+  return readdirSync(logdir)
+    .filter((n) => /^log\.\d+(\.\d+|\.amflush)?$/.test(n) && statSync(join(logdir, n)).isFile())
+    .sort()
+    .map((n) => join(logdir, n));
+}
+
+// ----- the import -----
+
+export interface ImportProblem {
+  where: string;
+  message: string;
+}
+
+export interface ImportReport {
+  config: string;
+  changer: string | null;
+  /** Volumes of the tapelist: found in the changer, missing. */
+  volumes: number;
+  missing: string[];
+  /** Dumps recorded (ok + failed), parts recorded. */
+  dumps: number;
+  ok: number;
+  failed: number;
+  parts: number;
+  /** Dumps whose parts' CRC32C matched the CRC Amanda logged. */
+  crcMatched: number;
+  logs: number;
+  problems: ImportProblem[];
+  warnings: ImportProblem[];
+}
+
+interface Attempt {
+  log: string;
+  result?: LogResult;
+  parts: LogPart[];
+}
+
+interface Volume {
+  label: string;
+  device?: string;
+  entry: TapelistEntry;
+  /** Headers by file number, scanned once when a part on the volume is checked. */
+  files?: Map<number, AmandaHeader>;
+  scanError?: string;
+}
+
+const name = (d: { host: string; disk: string; level: number; datestamp: string }) => `${d.host}:${d.disk} level ${d.level} ${d.datestamp}`;
+
+/** The CRC Amanda logged for the stream it wrote to the volumes: SERVER-CRC when the server made the stream, else CLIENT-CRC. */
+export function storedStreamCrc(r: Pick<LogResult, 'clientCrc' | 'serverCrc'>): LogCrc | undefined {
+  if (r.serverCrc && r.serverCrc.size > 0) return r.serverCrc;
+  if (r.clientCrc && r.clientCrc.size > 0) return r.clientCrc;
+  return undefined;
+}
+
+/**
+ * Imports the Amanda configuration in `configDir` into the catalog (see the file's comment).
+ * `changer` overrides the changer amanda.conf names (e.g. the vtapes were moved).
+ */
+export async function importAmanda(catalog: Catalog, configDir: string, opts: { changer?: string } = {}): Promise<ImportReport> {
+  const conf = readAmandaConfig(configDir);
+  const problems: ImportProblem[] = [];
+  const warnings: ImportProblem[] = conf.warnings.map((message) => ({ where: conf.dir, message }));
+  const changer = opts.changer ?? conf.changer;
+  if (!existsSync(conf.tapelist)) throw new AmandaImportError(`${conf.tapelist}: no tapelist (amanda.conf's "tapelist")`);
+  const tapelist = parseTapelist(readFileSync(conf.tapelist, 'utf8'));
+
+  // The changer's volumes by label.
+  const found = new Map<string, string>();
+  const storages = new Set<string>();
+  for (const spec of new Set([...(changer ? [changer] : []), ...(opts.changer ? [] : Object.values(conf.storages))])) {
+    storages.add(spec);
+    let devices: string[];
+    try {
+      devices = spec.startsWith('chg-multi:') ? expandBraces(spec.slice('chg-multi:'.length)) : devicesOf(spec);
+    } catch (e) {
+      problems.push({ where: spec, message: `cannot list the changer's volumes: ${(e as Error).message}` });
+      continue;
+    }
+    for (const device of devices) {
+      const st = volumeStatus(device);
+      if (st.label !== undefined && !found.has(st.label)) found.set(st.label, device);
+    }
+  }
+  if (!changer) problems.push({ where: conf.dir, message: 'amanda.conf names no changer xfa can read: every volume is missing' });
+
+  const volumes = new Map<string, Volume>();
+  const missing: string[] = [];
+  for (const entry of tapelist) {
+    const device = found.get(entry.label);
+    volumes.set(entry.label, { label: entry.label, device, entry });
+    if (!device) {
+      missing.push(entry.label);
+      problems.push({ where: entry.label, message: `volume in the tapelist (written ${entry.datestamp}) not found in ${changer ?? 'any changer'}: missing` });
+    }
+  }
+
+  // The logs: parts written on current volumes, and each dump's results.
+  const files = logFiles(conf.logdir);
+  if (!files.length) warnings.push({ where: conf.logdir, message: 'no log files (log.DATESTAMP.N)' });
+  const attempts = new Map<string, Attempt[]>();
+  const keyOfDump = (d: { host: string; disk: string; level: number; datestamp: string }) => JSON.stringify([d.host, d.disk, d.level, d.datestamp]);
+  let stale = 0;
+  for (const file of files) {
+    const log = parseAmandaLog(readFileSync(file, 'latin1'), file);
+    for (const s of log.strange) warnings.push({ where: file, message: s });
+    const here = new Map<string, Attempt>();
+    const attempt = (k: string): Attempt => {
+      let a = here.get(k);
+      if (!a) {
+        a = { log: file, parts: [] };
+        here.set(k, a);
+        attempts.set(k, [...(attempts.get(k) ?? []), a]);
+      }
+      return a;
+    };
+    for (const p of log.parts) {
+      const v = volumes.get(p.label);
+      if (!v || (p.volumeDatestamp !== undefined && v.entry.datestamp !== p.volumeDatestamp)) {
+        stale++;
+        continue;
+      }
+      attempt(keyOfDump(p)).parts.push(p);
+    }
+    for (const r of log.results) {
+      if (r.program !== 'taper') {
+        if (r.status === 'FAIL') warnings.push({ where: name(r), message: `${r.program} FAIL, never written to a volume: ${r.message ?? ''}`.trim() });
+        continue;
+      }
+      const a = attempt(keyOfDump(r));
+      a.result = r;
+    }
+  }
+  if (stale) warnings.push({ where: conf.logdir, message: `${stale} parts on volumes reused or no longer in the tapelist were skipped` });
+
+  const storage = changer ?? `amanda:${conf.name}`;
+  const existing = new Map<string, DumpRow>();
+  for (const d of catalog.db.prepare("SELECT * FROM dumps WHERE origin = 'amanda' AND storage = ?").all(storage) as DumpRow[]) existing.set(keyOfDump(d), d);
+
+  // Record the volumes; drop the parts of earlier imports (recorded again below).
+  catalog.tx(() => {
+    for (const v of volumes.values()) {
+      const state = !v.device ? 'missing' : v.entry.datestamp === '0' ? 'labeled' : 'written';
+      const id = catalog.upsertVolume({ label: v.label, device: v.device, state, datestamp: v.entry.datestamp === '0' ? undefined : v.entry.datestamp });
+      catalog.db.prepare('UPDATE volumes SET state = ? WHERE id = ?').run(state, id);
+    }
+    catalog.db.prepare("DELETE FROM parts WHERE dump_id IN (SELECT id FROM dumps WHERE origin = 'amanda' AND storage = ?)").run(storage);
+  });
+
+  let ok = 0;
+  let failed = 0;
+  let parts = 0;
+  let crcMatched = 0;
+  const seen = new Set<string>();
+  for (const [key, list] of attempts) {
+    // The attempt that counts: the last DONE one, else the last one.
+    const withResult = list.filter((a) => a.result || a.parts.length);
+    if (!withResult.length) continue;
+    const chosen = [...withResult].reverse().find((a) => a.result?.status === 'DONE') ?? withResult[withResult.length - 1];
+    const r = chosen.result;
+    const first = chosen.parts[0];
+    const d = r ?? first!;
+    const where = name(d);
+    seen.add(key);
+    const old = existing.get(key);
+    const id = old?.id ?? catalog.startDump({ host: d.host, disk: d.disk, level: d.level, datestamp: d.datestamp, origin: 'amanda', storage });
+    const result = await checkDump(catalog, id, chosen, volumes);
+    parts += result.parts;
+    for (const w of result.warnings) warnings.push({ where, message: w });
+    if (result.why) {
+      catalog.failDump(id, `amanda: ${result.why}`);
+      problems.push({ where, message: result.why });
+      failed++;
+    } else {
+      catalog.finishDump(id, result.size, result.crc);
+      if (result.crcMatched) crcMatched++;
+      ok++;
+    }
+    const h = result.header;
+    if (h) {
+      catalog.db.prepare('UPDATE dumps SET program = ?, compression = ?, encryption = ? WHERE id = ?').run(
+        h.program ?? null, h.compressed ? (h.compSuffix ?? 'yes') : null, h.encrypted ? (h.encryptSuffix ?? 'yes') : null, id);
+    }
+  }
+  for (const [key, d] of existing) {
+    if (seen.has(key)) continue;
+    catalog.failDump(d.id, 'amanda: no longer in the Amanda logs (its volumes were reused?)');
+    warnings.push({ where: name(d), message: 'imported before, no longer in the Amanda logs: marked failed' });
+  }
+  // Volume byte counts from the parts now recorded.
+  catalog.tx(() => {
+    for (const v of volumes.values()) {
+      catalog.db.prepare(`UPDATE volumes SET bytes = (SELECT COALESCE(SUM(size), 0) FROM parts WHERE volume_id = volumes.id),
+                                  written = MAX(written, CASE WHEN EXISTS (SELECT 1 FROM parts WHERE volume_id = volumes.id) THEN 1 ELSE 0 END)
+                          WHERE label = ?`).run(v.label);
+    }
+  });
+  return {
+    config: conf.dir, changer: changer ?? null, volumes: volumes.size, missing, dumps: ok + failed, ok, failed, parts, crcMatched,
+    logs: files.length, problems, warnings,
+  };
+}
+
+interface Checked {
+  why?: string;
+  size: number;
+  crc: string;
+  crcMatched: boolean;
+  parts: number;
+  warnings: string[];
+  header?: AmandaHeader;
+}
+
+/** Records a dump's parts and decides whether it is good (see the file's comment). */
+async function checkDump(catalog: Catalog, id: number, a: Attempt, volumes: Map<string, Volume>): Promise<Checked> {
+  const out: Checked = { size: 0, crc: '00000000', crcMatched: false, parts: 0, warnings: [] };
+  const r = a.result;
+  let why: string | undefined;
+  if (!r) why = 'the log has parts but no DONE, PARTIAL or FAIL line (the run was interrupted)';
+  else if (r.status === 'FAIL') why = `Amanda: FAIL${r.message ? ` ${r.message}` : ''}`;
+  else if (r.status === 'PARTIAL') why = `Amanda: PARTIAL${r.message ? ` ${r.message}` : ''}`;
+  const good = a.parts.filter((p) => !p.partial);
+  good.sort((x, y) => x.partnum - y.partnum);
+  const total = r?.nparts !== undefined && r.nparts > 0 ? r.nparts : Math.max(0, ...good.map((p) => p.totalparts), good.length);
+  const crcs: Array<{ crc: string; size: number }> = [];
+  const recorded = new Set<number>();
+  for (const p of good) {
+    if (recorded.has(p.partnum)) {
+      why ??= `part ${p.partnum} logged twice`;
+      continue;
+    }
+    recorded.add(p.partnum);
+    const v = volumes.get(p.label)!;
+    if (!v.device) {
+      why ??= `part ${p.partnum} is on ${p.label}, which is missing`;
+      continue;
+    }
+    const at = `${p.label}:${p.fileno}`;
+    if (!v.files && !v.scanError) {
+      try {
+        v.files = new Map(scanVolume(v.device).files.map((f) => [f.file, f.header]));
+      } catch (e) {
+        v.scanError = (e as Error).message;
+      }
+    }
+    if (v.scanError) {
+      why ??= `part ${p.partnum} at ${at}: volume unreadable: ${v.scanError}`;
+      continue;
+    }
+    const h = v.files!.get(p.fileno);
+    const mismatch = !h ? 'no such file on the volume'
+      : h.type !== 'SPLIT_FILE' && h.type !== 'FILE' ? `a ${h.type} header`
+        : h.name !== p.host || (h.disk ?? '') !== p.disk || h.datestamp !== p.datestamp || (h.dumplevel ?? 0) !== p.level || (h.partnum ?? 1) !== p.partnum
+          ? `its header is ${h.name}:${h.disk ?? ''} level ${h.dumplevel ?? 0} ${h.datestamp} part ${h.partnum ?? 1}` : undefined;
+    if (mismatch) {
+      why ??= `part ${p.partnum} at ${at}: ${mismatch}`;
+      continue;
+    }
+    if (p.partnum === 1 || !out.header) out.header = h;
+    let got: { crc: string; size: number };
+    try {
+      got = await readPartCrc(v.device, p.fileno, p.label);
+    } catch (e) {
+      why ??= `part ${p.partnum} at ${at} unreadable: ${(e as Error).message}`;
+      continue;
+    }
+    try {
+      catalog.addPart(id, { label: p.label, device: v.device, fileno: p.fileno, partnum: p.partnum, size: got.size, crc: got.crc });
+      out.parts++;
+    } catch (e) {
+      why ??= `part ${p.partnum} at ${at}: cannot record it: ${(e as Error).message}`;
+      continue;
+    }
+    if (p.bytes !== undefined && (p.exactBytes ? got.size !== p.bytes : Math.abs(got.size - p.bytes) >= 1024)) {
+      why ??= `part ${p.partnum} at ${at}: read back ${got.size} bytes, the log says ${p.bytes}`;
+    }
+    crcs.push(got);
+  }
+  for (let n = 1; n <= total; n++) if (!recorded.has(n)) why ??= `part ${n} of ${total} is not in the log`;
+  if (!why && good.length === 0) why = 'no parts';
+  if (!why && r?.nparts && good.length !== r.nparts) why = `${good.length} parts logged, DONE says ${r.nparts}`;
+  out.size = crcs.reduce((s, c) => s + c.size, 0);
+  out.crc = crc32cOfParts(crcs);
+  if (!why && r) {
+    if (r.bytes !== undefined && r.bytes > 0 && r.bytes !== out.size) why = `the parts hold ${out.size} bytes, DONE says ${r.bytes}`;
+    const logged = storedStreamCrc(r);
+    if (!why && logged && logged.size === out.size) {
+      if (logged.crc !== out.crc) why = `the parts read back have CRC32C ${out.crc}, Amanda logged ${logged.crc}:${logged.size}`;
+      else out.crcMatched = true;
+    } else if (!why) {
+      out.warnings.push(logged ? `Amanda's CRC ${logged.crc}:${logged.size} is not of the ${out.size} bytes stored: not compared`
+        : 'the log has no CRC of the stored stream: parts read back, CRC not compared');
+    }
+  }
+  out.why = why;
+  return out;
+}
