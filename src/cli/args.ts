@@ -35,7 +35,7 @@ const TABLES: Record<Command, Options> = {
   reindex: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, force: { type: 'boolean', short: 'f' } },
   restore: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' } },
   migrate: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' } },
-  catalog: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' } },
+  catalog: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, changer: { type: 'string' } },
 };
 
 /** What `run` and `launch` were asked for. */

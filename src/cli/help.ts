@@ -154,11 +154,25 @@ ${CATALOG_OPTIONS}`,
 
 ${CATALOG_OPTIONS}`,
 
-  catalog: `Usage: xfa catalog import-amanda CONFIGDIR [--catalog FILE]
+  catalog: `Usage: xfa catalog import-amanda CONFIGDIR [--changer CHANGER] [--catalog FILE] [--json]
 
-(being written)
+import-amanda reads an Amanda configuration (CONFIGDIR/amanda.conf, its tapelist and the logs in
+its logdir) so that the media Amanda wrote become restorable by xfa. Every volume of the tapelist
+is looked for in the changer amanda.conf names (chg-disk:DIR, chg-multi:LIST, file:DIR); one not
+found is recorded as missing. Every dump the taper logged is recorded (origin "amanda", storage
+the changer) with its parts; it is ok only when the log says DONE, its parts 1..N are on volumes
+found, their headers name the dump, they read back with the sizes logged, and their CRC32Cs
+combine to the CRC Amanda logged for the stream it wrote (SERVER-CRC, else CLIENT-CRC). Otherwise
+it is failed, with why. Importing again records the same dumps again (no duplicates); Amanda dumps
+no longer in the logs are marked failed.
 
-${CATALOG_OPTIONS}`,
+${CATALOG_OPTIONS}
+      --changer CHANGER  where the volumes are now, instead of amanda.conf's changer
+      --json      print {volumes, missing, dumps, ok, failed, parts, crcMatched, problems, warnings}
+  -h, --help      show this help
+
+Exit status: 0 ok, 1 a volume is missing or a dump is not restorable, 2 usage error (no
+CONFIGDIR, no amanda.conf).`,
 };
 
 export function helpText(command: Command | 'main'): string {
