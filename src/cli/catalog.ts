@@ -6,8 +6,10 @@ import { reindex as reindexCatalog } from '../catalog/reindex.js';
 import { dumpName, verify as verifyCatalog } from '../catalog/verify.js';
 import { labelVolume, volumeStatus } from '../media/volume.js';
 import type { ParsedArgs } from './args.js';
-import { formatSize } from '../props.js';
+import { humanBytes } from './format.js';
 import { Exit, UsageError, type Io } from './io.js';
+
+const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 /** --catalog, else $XFA_CATALOG, else ~/.local/share/xfa/catalog.db. */
 export function catalogPath(args: ParsedArgs, io: Io): string {
@@ -38,13 +40,13 @@ export function ls(args: ParsedArgs, io: Io): Promise<number> {
     }
     const lines: string[] = [`Volumes (${volumes.length}):`];
     for (const v of volumes) {
-      lines.push(`  ${v.label.padEnd(12)} ${v.state.padEnd(8)} ${formatSize(v.bytes).padStart(9)}  written ${v.written} reused ${v.reused}  ${v.device ?? '-'}`);
+      lines.push(`  ${v.label.padEnd(12)} ${v.state.padEnd(8)} ${humanBytes(v.bytes).padStart(9)}  written ${v.written} reused ${v.reused}  ${v.device ?? '-'}`);
     }
     lines.push(`Dumps (${dumps.length}):`);
     for (const d of dumps) {
-      const size = d.size === null ? '-' : formatSize(d.size);
+      const size = d.size === null ? '-' : humanBytes(d.size);
       lines.push(`  #${d.id} ${dumpName(d)}  ${d.status}  ${size}  crc ${d.crc ?? '-'}${d.indexed ? '  indexed' : ''}${d.error ? `  (${d.error})` : ''}`);
-      for (const p of d.parts) lines.push(`      part ${p.partnum}  ${p.label}:${p.fileno}  ${formatSize(p.size)}  crc ${p.crc ?? '-'}`);
+      for (const p of d.parts) lines.push(`      part ${p.partnum}  ${p.label}:${p.fileno}  ${humanBytes(p.size)}  crc ${p.crc ?? '-'}`);
     }
     io.out(`${lines.join('\n')}\n`);
     return Exit.ok;
@@ -94,7 +96,7 @@ export function verify(args: ParsedArgs, io: Io): Promise<number> {
     else {
       for (const p of r.problems) io.out(`${p.where}: ${p.message}\n`);
       const ix = r.indexes ? `, ${r.indexes} slice index${r.indexes === 1 ? '' : 'es'} (${r.slicesProbed} slice starts read)` : '';
-      io.out(`${r.volumes} volumes, ${r.dumps} dumps, ${r.parts} parts${ix}, ${formatSize(r.bytes)} read: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}\n`);
+      io.out(`${count(r.volumes, 'volume')}, ${count(r.dumps, 'dump')}, ${count(r.parts, 'part')}${ix}, ${humanBytes(r.bytes)} read: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}\n`);
     }
     return r.problems.length ? Exit.failed : Exit.ok;
   });

@@ -99,7 +99,7 @@ describe('xfa verify', () => {
     // only VOL01: its parts are fine
     const one = await xfa(['verify', 'VOL01', '-c', db]);
     expect(one.code).toBe(0);
-    expect(one.stdout).toMatch(/^1 volumes, 1 dumps, 2 parts/);
+    expect(one.stdout).toMatch(/^1 volume, 1 dump, 2 parts/);
   });
 
   it('a vtape directory gone: the volume is reported with its device', async () => {
