@@ -316,6 +316,45 @@ function fromHeader(h: AmandaHeader): ElementSpec[] | undefined {
   return steps;
 }
 
+/**
+ * Nothing recorded (a catalog rebuilt by reindex from xfa's own media): the stream's first bytes
+ * say what it is. xfa's encrypted stream header → filter-decrypt, then `zstd -dcf` (zstd, gzip,
+ * or nothing: -f passes through what it does not recognise, since the inner layer cannot be seen
+ * without decrypting); a zstd frame → filter-unzstd; gzip → filter-gunzip; anything else is
+ * taken as the native stream.
+ */
+async function sniff(src: Source, size: number, opts?: XferOptions): Promise<{ steps: ElementSpec[]; bytes: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'xfa-sniff-'));
+  try {
+    const fd = openSync(join(dir, 'head'), 'w+');
+    let b: Buffer;
+    let bytes = 0;
+    try {
+      bytes = await readRange(src, { offset: 0, length: Math.min(8, size) }, fd, opts);
+      b = Buffer.alloc(bytes);
+      readSync(fd, b, 0, bytes, 0);
+    } catch (e) {
+      if (e instanceof XferError) throw await mediaError(src, src.parts.slice(0, 1), e);
+      throw e;
+    } finally {
+      closeSync(fd);
+    }
+    let encrypted = false;
+    try {
+      headerLength(b);
+      encrypted = true;
+    } catch {
+      /* not xfa's encrypted stream */
+    }
+    if (encrypted) return { steps: [element('filter-decrypt', {}), element('filter-process', { argv: ['zstd', '-dcfq'] })], bytes };
+    if (b.length >= 4 && b.readUInt32LE(0) === 0xfd2fb528) return { steps: [element('filter-unzstd', {})], bytes };
+    if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) return { steps: [element('filter-gunzip', {})], bytes };
+    return { steps: [], bytes };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Undo steps from the catalog's compression/encryption columns (xfa's own names). */
 function fromColumns(d: DumpRow): ElementSpec[] {
   const steps: ElementSpec[] = [];
@@ -524,7 +563,7 @@ function plan(index: SliceIndex | undefined, paths: readonly string[], dumpSize:
       if (t && t.headerOffset < m.headerOffset) named.push(t);
     }
     named.push(m);
-    if (m.objectType === 'directory') {
+    if (m.objectType === 'dir' || m.objectType === 'directory') {
       const prefix = m.path.endsWith('/') ? m.path : `${m.path}/`;
       covered.push(...index.objects.filter((o) => o.path.startsWith(prefix)));
     }
@@ -604,18 +643,25 @@ async function restoreFrom(cat: Catalog, sel: Selection, src: Source, target: Re
 
   // The inverse filters.
   let amanda: AmandaHeader | undefined;
-  let steps: ElementSpec[];
+  let steps: ElementSpec[] | undefined;
+  let sniffed = 0;
   if (index) steps = index.inverseFilters();
   else {
     amanda = firstHeader(src);
     steps = (amanda && fromHeader(amanda)) ?? fromColumns(d);
+    if (steps.length === 0 && !amanda?.compressed && !amanda?.encrypted) {
+      const s = await sniff(src, dumpSize, opts.xfer);
+      sniffed = s.bytes;
+      steps = s.steps;
+      if (steps.length) note(`no slice index and no filters recorded for dump #${d.id}: its first bytes say ${steps.map((x) => x.name).join(' then ')}`);
+    }
   }
   const decrypting = steps.some((s) => s.name === 'filter-decrypt');
   const keys = opts.keys;
   if (!decrypting && (keys?.keyFile || keys?.passphraseFile || keys?.privateKeyFile)) note('the dump is not encrypted by xfa: the key is not used');
 
   const scratch = mkdtempSync(join(opts.tmpdir ?? tmpdir(), 'xfa-restore-'));
-  let bytesRead = 0;
+  let bytesRead = sniffed;
   try {
     // An RSA-wrapped key: the stream header comes first from the media.
     let key: string | undefined;
