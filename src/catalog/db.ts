@@ -79,7 +79,8 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE dumps ADD COLUMN origin TEXT NOT NULL DEFAULT 'transfer' CHECK (origin IN ('transfer', 'reindex'));`,
   // 3: copies (xfa migrate): copy_of names the dump a copy was made from, storage where a dump's
   // parts live (the changer, S3 bucket or holding directory it was written to), stream the mux
-  // stream id when the dump is one stream of a multiplexed file; origins 'amanda' (imported from
+  // stream id when the dump is one stream of a multiplexed file, container that file's dump (whose
+  // parts hold the stream; the stream's own row has none); origins 'amanda' (imported from
   // an Amanda configuration) and 'migrate'. SQLite cannot change a CHECK, so the table is rebuilt
   // (migrate() runs this with foreign keys off, then checks them).
   `CREATE TABLE dumps_v3 (
@@ -100,7 +101,8 @@ export const MIGRATIONS: readonly string[] = [
      origin TEXT NOT NULL DEFAULT 'transfer' CHECK (origin IN ('transfer', 'reindex', 'amanda', 'migrate')),
      copy_of INTEGER REFERENCES dumps(id) ON DELETE SET NULL,
      storage TEXT,
-     stream INTEGER
+     stream INTEGER,
+     container INTEGER REFERENCES dumps(id) ON DELETE CASCADE
    );
    INSERT INTO dumps_v3 (id, host, disk, level, datestamp, program, compression, encryption, size, crc, status, error, started, finished, origin)
      SELECT id, host, disk, level, datestamp, program, compression, encryption, size, crc, status, error, started, finished, origin FROM dumps;
@@ -145,8 +147,10 @@ export interface DumpRow {
   copy_of: number | null;
   /** Where the parts were written: "chg-disk:DIR", "s3:BUCKET/PREFIX", "holding:DIR", ... */
   storage: string | null;
-  /** The mux stream id when the dump is one stream of a multiplexed file. */
+  /** The mux stream id when the dump is one stream of a multiplexed file... */
   stream: number | null;
+  /** ...and the dump of that multiplexed file, whose parts hold it. */
+  container: number | null;
 }
 
 export interface PartRow {
@@ -178,6 +182,7 @@ export interface CopyInfo {
   copyOf?: number;
   storage?: string;
   stream?: number;
+  container?: number;
 }
 
 export class CatalogError extends Error {
@@ -280,13 +285,13 @@ export class Catalog {
 
   // ----- dumps -----
 
-  /** A new 'running' dump; `origin`, `copyOf`, `storage`, `stream` as in DumpRow. */
+  /** A new 'running' dump; `origin`, `copyOf`, `storage`, `stream`, `container` as in DumpRow. */
   startDump(d: DumpInfo & CopyInfo): number {
     return Number(this.db.prepare(`INSERT INTO dumps (host, disk, level, datestamp, program, compression, encryption, status, started,
-                                                      origin, copy_of, storage, stream)
-                                   VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)`)
+                                                      origin, copy_of, storage, stream, container)
+                                   VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)`)
       .run(d.host, d.disk, d.level, d.datestamp, d.program ?? null, d.compression ?? null, d.encryption ?? null, now(),
-        d.origin ?? 'transfer', d.copyOf ?? null, d.storage ?? null, d.stream ?? null).lastInsertRowid);
+        d.origin ?? 'transfer', d.copyOf ?? null, d.storage ?? null, d.stream ?? null, d.container ?? null).lastInsertRowid);
   }
 
   dump(id: number): DumpRow | undefined {

@@ -21,7 +21,7 @@ it('a schema 2 catalog upgrades to the current schema keeping dumps, parts and s
   c.close();
   const m = openCatalog(file);
   expect(m.version()).toBe(MIGRATIONS.length);
-  expect(m.dumps().map((d) => [d.host, d.status, d.origin, d.copy_of, d.storage, d.stream])).toEqual([['h', 'ok', 'reindex', null, null, null]]);
+  expect(m.dumps().map((d) => [d.host, d.status, d.origin, d.copy_of, d.storage, d.stream, d.container])).toEqual([['h', 'ok', 'reindex', null, null, null, null]]);
   expect(m.parts(1).map((p) => [p.label, p.fileno, p.crc])).toEqual([['V1', 1, 'abcd']]);
   expect(m.sliceIndex(1)?.format).toBe('f');
   expect(Number(m.db.pragma('foreign_keys', { simple: true }))).toBe(1);
