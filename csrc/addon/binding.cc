@@ -8,6 +8,7 @@
 #include "xfa/buffer.h"
 #include "bridge_port.h"
 #include "crc32c.h"
+#include "channels.h"
 #include "media.h"
 #include "message_pump.h"
 #include "transfer.h"
@@ -74,9 +75,11 @@ Napi::Object info_to_js(Napi::Env env, const ElementInfo& info) {
 }
 
 Napi::Value Elements(const Napi::CallbackInfo& info) {
-  const auto& all = Registry::instance().all();
-  Napi::Array arr = Napi::Array::New(info.Env(), all.size());
-  for (size_t i = 0; i < all.size(); ++i) arr.Set(static_cast<uint32_t>(i), info_to_js(info.Env(), all[i]));
+  // Role "internal" (mux-input, demux-output): built by the graph runner by name, never listed.
+  Napi::Array arr = Napi::Array::New(info.Env());
+  uint32_t n = 0;
+  for (const ElementInfo& e : Registry::instance().all())
+    if (e.role != "internal") arr.Set(n++, info_to_js(info.Env(), e));
   return arr;
 }
 
@@ -138,6 +141,10 @@ class JsTransfer : public Napi::ObjectWrap<JsTransfer> {
       if (o.Get("blockSize").IsNumber()) opts.block_size = o.Get("blockSize").As<Napi::Number>().Int64Value();
       if (o.Get("progressMs").IsNumber()) opts.progress_ms = o.Get("progressMs").As<Napi::Number>().Uint32Value();
       opts.force_glue = o.Get("forceGlue").ToBoolean().Value();
+      if (o.Get("names").IsArray()) {
+        Napi::Array names = o.Get("names").As<Napi::Array>();
+        for (uint32_t i = 0; i < names.Length(); ++i) opts.names.push_back(names.Get(i).ToString().Utf8Value());
+      }
     }
     pump_ = MessagePump::create(env, info[2].As<Napi::Function>());
     xfer_ = std::make_shared<Transfer>(std::move(chain), opts, pump_);
@@ -265,6 +272,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("poolStats", Napi::Function::New(env, PoolStats));
   exports.Set("crc32c", Napi::Function::New(env, Crc32c));
   init_media(env, exports);  // headerBuild, headerParse, volumeScan, ... (media.cc)
+  init_channels(env, exports);  // channel, fletcher32, muxHeader... (channels.cc)
   return exports;
 }
 

@@ -20,6 +20,8 @@ const char* msg_type_name(MsgType t) {
     case MsgType::kSlice: return "slice";
     case MsgType::kObject: return "object";
     case MsgType::kLinkage: return "linkage";
+    case MsgType::kStreamMap: return "stream-map";
+    case MsgType::kStream: return "stream";
   }
   return "unknown";
 }

@@ -101,7 +101,8 @@ bool Transfer::link_and_setup() {
   std::vector<std::string> names;
   for (size_t i = 0; i < user_.size(); ++i) {
     pairs.push_back(user_[i]->mech_pairs());
-    names.push_back(user_[i]->kind() + "#" + std::to_string(i + 1));
+    names.push_back(i < opts_.names.size() && !opts_.names[i].empty() ? opts_.names[i]
+                                                                       : user_[i]->kind() + "#" + std::to_string(i + 1));
   }
   auto linked = link_chain(pairs, names, glue_pairs(), opts_.force_glue);
   if (auto* err = std::get_if<Error>(&linked)) {

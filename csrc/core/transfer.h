@@ -34,6 +34,9 @@ struct TransferOptions {
   size_t block_size = 256 * 1024;  // for buffer edges, unless an element prefers another
   uint32_t progress_ms = 250;      // minimum interval between `progress` messages; 0 = none
   bool force_glue = false;         // tests: a glue between every two elements
+  // Instance names for messages and errors, by chain position; empty or missing = kind#(i+1).
+  // A graph (src/graph.ts) runs several transfers and names their elements as the pipeline does.
+  std::vector<std::string> names;
 };
 
 class Transfer : public std::enable_shared_from_this<Transfer> {

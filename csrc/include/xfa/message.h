@@ -35,6 +35,8 @@ enum class MsgType : int {
   kSlice = 103,       // slice, in_offset, in_length, out_offset, out_length
   kObject = 104,      // path, type, size, header_offset, data_offset
   kLinkage = 105,     // message: "source-random#1 -PULL_BUFFER-> glue -PUSH_BUFFER-> dest-null#2"
+  kStreamMap = 106,   // map (JSON, csrc/core/mux_format.h), streams: mux wrote / demux read it
+  kStream = 107,      // stream, label, bytes, packets, state (open|eos|aborted): per-stream progress
 };
 
 const char* msg_type_name(MsgType t);  // "info", "error", ..., "part-done", "linkage"
