@@ -714,7 +714,7 @@ function s3Dest(catalog: Catalog, copyId: number, storage: string, start: { slot
 }
 
 /** source-migrate-s3: a dump's parts read from S3 volumes, in order. */
-function s3Source(parts: readonly PartRow[], props: S3DeviceProperties): Handler {
+function s3Source(parts: readonly PartRow[], props: S3DeviceProperties, crc: RunningCrc, ended: { done: boolean }): Handler {
   return (ctx) => ({
     async run() {
       for (const p of parts) {
@@ -722,10 +722,12 @@ function s3Source(parts: readonly PartRow[], props: S3DeviceProperties): Handler
         let size = 0;
         await readS3Part(p.device, p.fileno, p.label, props, async (b) => {
           size += b.length;
+          crc.add(b);
           await ctx.push(b);
         }, ctx.signal);
         if (size !== p.size) throw new MigrateError(`part ${p.partnum} at ${p.label}:${p.fileno}: ${size} bytes, the catalog says ${p.size}`);
       }
+      ended.done = true;
     },
   });
 }
@@ -738,6 +740,8 @@ interface Source {
   header: AmandaHeader;
   /** The CRC and size the bytes read must have, when known before reading. */
   expect?: { crc: string; size: number };
+  /** TypeScript sources post no crc message: the CRC of what they delivered, once they ended. */
+  crc?: () => { crc: string; size: number } | undefined;
 }
 
 async function sourceOf(catalog: Catalog, item: PlanItem, s3: S3DeviceProperties): Promise<Source> {
@@ -754,8 +758,10 @@ async function sourceOf(catalog: Catalog, item: PlanItem, s3: S3DeviceProperties
   const expect = d.crc && d.size !== null ? { crc: d.crc, size: d.size } : undefined;
   if (parts.some((p) => p.device?.startsWith('s3:'))) {
     if (!parts.every((p) => p.device?.startsWith('s3:'))) throw new MigrateError('parts on S3 and elsewhere: not supported');
-    const t = tsElement('source-migrate-s3', s3Source(parts, s3));
-    return { spec: t.spec, release: t.release, header, expect };
+    const crc = new RunningCrc();
+    const ended = { done: false };
+    const t = tsElement('source-migrate-s3', s3Source(parts, s3, crc, ended));
+    return { spec: t.spec, release: t.release, header, expect, crc: () => (ended.done ? { crc: crc.crc, size: crc.size } : undefined) };
   }
   const storage = item.from;
   const changer = storage.startsWith('chg-disk:') ? storage : `chg-multi:${[...new Set(parts.map((p) => p.device!))].join(',')}`;
@@ -810,6 +816,7 @@ async function copyOne(catalog: Catalog, item: PlanItem, opts: MigrateOptions, s
   };
   /** Why the bytes read are not the source dump's, if they are not. */
   const sourceMismatch = (): string | undefined => {
+    srcCrc ??= src.crc?.();
     if (!srcCrc) return 'the source reported no CRC';
     if (src.expect && (srcCrc.crc !== src.expect.crc || srcCrc.size !== src.expect.size)) {
       return `the source read back has CRC ${srcCrc.crc} (${srcCrc.size} bytes), the catalog says ${src.expect.crc} (${src.expect.size} bytes)`;
