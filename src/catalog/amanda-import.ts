@@ -396,14 +396,14 @@ export function parseAmandaLog(text: string, file = 'log'): AmandaLog {
         const nparts = more.length === 2 ? Number(more[0]) : undefined;
         const [nativeCrc, clientCrc, serverCrc] = crcs;
         log.results.push({ program: prog, status: type, storage, host, disk, datestamp, level, nparts, nativeCrc, clientCrc, serverCrc,
-          bytes: parseStats(stats).bytes, message: rest || undefined });
+          bytes: parseStats(stats).bytes, message: rest ? logTokens(rest).toks.join(' ') : undefined });
       } else if (type === 'FAIL') {
         const { toks: all, stats, rest } = logTokens(body);
         const { storage, toks } = prog === 'taper' ? storagePrefix(all) : { storage: undefined, toks: all };
         const [host, disk, datestamp, lvl, ...msg] = toks;
         if (lvl === undefined || !/^\d+$/.test(lvl)) throw new Error('fields missing');
         const words = msg[0] === 'error' || msg[0] === 'config' ? msg.slice(1) : msg;
-        const message = [...words, stats ?? '', rest].filter(Boolean).join(' ');
+        const message = [...words, stats ?? '', rest ? logTokens(rest).toks.join(' ') : ''].filter(Boolean).join(' ');
         log.results.push({ program: prog, status: 'FAIL', storage, host, disk, datestamp, level: Number(lvl), message: message || undefined });
       }
     } catch (e) {
