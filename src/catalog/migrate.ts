@@ -437,7 +437,8 @@ export function planMigration(catalog: Catalog, opts: MigrateOptions): PlanItem[
       const base = { original: f.root.id, host: f.root.host, disk: f.root.disk, level: f.root.level, datestamp: f.root.datestamp, to };
       if (!src) {
         const there = onDest(f);
-        items.push(there ? skipOrCopy({ ...base, id: there.id, size: there.size, from: st(there) }, f)
+        const shown = f.ok.find((m) => m !== there) ?? there;
+        items.push(there ? skipOrCopy({ ...base, id: shown!.id, size: shown!.size, from: st(shown!) }, f)
           : { ...base, id: f.ok[0].id, size: f.ok[0].size, from: st(f.ok[0]), action: 'skip', reason: 'no readable copy (holding only, or parts without devices)' });
         continue;
       }

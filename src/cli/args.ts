@@ -33,8 +33,20 @@ const TABLES: Record<Command, Options> = {
   label: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, force: { type: 'boolean', short: 'f' } },
   verify: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, 'headers-only': { type: 'boolean' } },
   reindex: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, force: { type: 'boolean', short: 'f' } },
-  restore: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' } },
-  migrate: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' } },
+  restore: {
+    ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, verbose: { type: 'boolean', short: 'v' }, quiet: { type: 'boolean', short: 'q' },
+    dump: { type: 'string', short: 'd' }, host: { type: 'string', short: 'H' }, disk: { type: 'string', short: 'D' }, date: { type: 'string' }, level: { type: 'string', short: 'l' },
+    to: { type: 'string', short: 't' }, output: { type: 'string', short: 'o' }, stdout: { type: 'boolean' },
+    'key-file': { type: 'string' }, 'passphrase-file': { type: 'string' }, 'private-key': { type: 'string' }, tmpdir: { type: 'string' },
+  },
+  migrate: {
+    ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, to: { type: 'string', short: 't' }, from: { type: 'string', short: 'f' },
+    host: { type: 'string' }, disk: { type: 'string' }, since: { type: 'string' }, 'fulls-only': { type: 'boolean' }, 'latest-fulls': { type: 'boolean' },
+    'dry-run': { type: 'boolean', short: 'n' }, 'part-size': { type: 'string' }, 'label-template': { type: 'string' }, labelstr: { type: 'string' },
+    'device-property': { type: 'string', short: 'p', multiple: true }, 'part-cache': { type: 'string' },
+    's3-endpoint': { type: 'string' }, 's3-region': { type: 'string' }, 's3-access-key': { type: 'string' }, 's3-secret-key': { type: 'string' },
+    quiet: { type: 'boolean', short: 'q' },
+  },
   catalog: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, changer: { type: 'string' } },
 };
 

@@ -142,17 +142,104 @@ ${CATALOG_OPTIONS}
 
 Exit status: 0 ok, 1 a volume could not be read or a dump is incomplete, 2 usage error.`,
 
-  restore: `Usage: xfa restore [SELECTORS] [PATH...] [--catalog FILE]
+  restore: `Usage: xfa restore SELECTORS TARGET [PATH...] [options]
 
-(being written)
+Restores a dump the catalog knows: all of it, or the PATHs inside it (as tar lists them, e.g.
+tree/etc/hosts; a directory brings what is under it).
+  xfa restore --host client --disk /data --to /tmp/r
+  xfa restore --dump 12 --to /tmp/r etc/hosts home/ann
+  xfa restore --host client --disk /data --date 20261122 --output /tmp/data.tar
 
-${CATALOG_OPTIONS}`,
+Selectors (at least one):
+  -d, --dump ID         the dump with this id (as xfa ls shows it), or one of its copies
+  -H, --host HOST       -D, --disk DISK       -l, --level N
+      --date YYYYMMDD[hhmmss]  datestamps that start with this
+Only good (ok) dumps are restored. When several match, the newest is taken and stderr says which.
+A dump copied by xfa migrate can be read from any good copy: the original first, a copy when a
+volume of the original is missing or a part of it is unreadable.
 
-  migrate: `Usage: xfa migrate --to STORAGE [FILTERS] [--catalog FILE]
+Target (exactly one; nothing is extracted over the current directory by default):
+  -t, --to DIR          extract with tar -x into DIR (created; checked writable before any
+                        media is read). After a failure, files already extracted may remain.
+  -o, --output FILE     the dump's native stream (decrypted, uncompressed: the tar) to FILE,
+                        written as FILE.tmp and renamed only when everything checked out
+      --stdout, -o -    the native stream to stdout
+PATHs need --to.
 
-(being written)
+Reading: with a slice index in the catalog (the backup went through filter-tar-index), only the
+stored bytes of the slices that hold the PATHs are read; without one the whole dump is read and
+tar picks the PATHs. Decryption and decompression follow the index, else the Amanda header (gzip,
+custom compress programs, Amanda's encrypt programs with their decrypt option), else the catalog,
+else the stream's first bytes. A whole-dump read checks the CRC32C of what was read against the
+catalog (each part, and the dump); a mismatch names the part as LABEL:FILE. A selective read
+cannot check whole parts: the filters' own checks (GCM tags, zstd and gzip checksums) still apply.
+The catalog is never changed by a restore.
 
-${CATALOG_OPTIONS}`,
+Options:
+${CATALOG_OPTIONS.split('\n').slice(1).join('\n')}
+      --key-file FILE         filter-decrypt's key (32 raw bytes or 64 hex digits)
+      --passphrase-file FILE  the passphrase the backup was encrypted with
+      --private-key FILE      RSA private key (PEM) that unwraps the stream's data key
+      --tmpdir DIR    where a selective restore stages the ranges it read (default $TMPDIR)
+      --json          print a summary object (dump, bytes read, CRC, chain) on stdout (stderr with --stdout)
+  -v, --verbose       say how the dump is read (index or not, the chain, bytes read)
+  -q, --quiet         no summary line
+  -h, --help          show this help
+
+Exit status: 0 restored, 1 failed (no such dump, missing volume, corrupt part, wrong key,
+unwritable target, disk full), 2 usage error.`,
+
+  migrate: `Usage: xfa migrate --to STORAGE [--from STORAGE] [FILTERS] [options]
+
+Copies dumps from one storage to another (Amanda's amvault; disk to disk to tape): each dump is
+read, written to STORAGE re-split into parts of --part-size, read back and checked by CRC32C
+against the source dump's CRC, and recorded in the catalog as a copy (origin "migrate", copy_of
+the dump it was read from). Only a verified copy is ok; a failed one is recorded failed, with why.
+Bytes are copied as stored (still compressed or encrypted).
+
+Storages:
+  chg-disk:DIR          vtape slots (DIR/slotN); chg-multi:LIST and one device (file:DIR,
+                        tape:/dev/nst0) too: written by dest-taper, appending to labeled volumes
+  s3:BUCKET[/PREFIX]    s3 device volumes at s3:BUCKET/PREFIX/slot-NN/
+  holding:DIR           (--from only) Amanda holding files found under DIR; one not in the
+                        catalog is recorded there (storage holding:DIR) when it is copied
+Without --from, every ok dump in the catalog is a source; a dump and its copies count as one
+(the original is read if it is good, else its oldest good copy).
+
+Resuming: a dump with a good copy on STORAGE is skipped ("already copied"); copies to STORAGE
+left running by an interrupted migrate are marked failed, and copied again. Run one migrate per
+destination at a time.
+
+Filters:
+      --host GLOB         hosts (exact or glob: * ? [...])
+      --disk GLOB         disks
+      --since DATE        datestamps from YYYYMMDD[hhmmss] on
+      --fulls-only        level 0 dumps only
+      --latest-fulls      the newest level 0 dump of each host and disk
+Options:
+  -t, --to STORAGE        where to copy (required)
+  -f, --from STORAGE      read only dumps stored there
+  -n, --dry-run           list what would be copied or skipped (id, dump, size, source, destination); change nothing
+      --part-size SIZE    bytes per part on the destination (default 0: one part, split at the end of a volume)
+      --label-template T  labels for blank volumes: %% (zero-padded) or $s = the slot number, e.g. VAULT-%%
+      --labelstr RE       append only to volumes whose label matches (default any)
+  -p, --device-property NAME=VALUE   destination device property, e.g. MAX_VOLUME_USAGE=100g, BLOCK_SIZE=1m
+      --part-cache memory|disk       dest-taper's cache to retry a part at PEOM (devices without LEOM)
+      --s3-endpoint URL   S3 server (default $S3_ENDPOINT, or $S3_HOST with $S3_SSL; else AWS)
+      --s3-region R       region (default $S3_REGION, or the AWS environment)
+      --s3-access-key ID  access key (default $S3_ACCESS_KEY, else the AWS environment or profile)
+      --s3-secret-key K   secret key (prefer $S3_SECRET_KEY: options end up in shell history)
+  -q, --quiet             print only failures and the summary
+      --json              one JSON object per line: plan items (dry run) or results, then a summary
+${CATALOG_OPTIONS.replace(/^Options:\n/, '')}
+  -h, --help              show this help
+
+Examples:
+  xfa migrate --from holding:/holding --to chg-disk:/vtapes --part-size 1g --label-template DAILY-%%
+  xfa migrate --to s3:vault/daily --latest-fulls --part-size 1g --label-template VAULT-%% -p BLOCK_SIZE=16m
+
+Exit status: 0 every dump copied (or already there), 1 a copy failed (the others are still
+copied and recorded), 2 usage error, 130/143 after SIGINT/SIGTERM (the copy under way is failed).`,
 
   catalog: `Usage: xfa catalog import-amanda CONFIGDIR [--changer CHANGER] [--catalog FILE] [--json]
 
