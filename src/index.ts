@@ -10,6 +10,8 @@ import { linearChain, parsePipeline } from './dsl/index.js';
 import { native, type NativeLinkPreview } from './native.js';
 import { registry, type ElementSpec } from './registry.js';
 import { Xfer, type XferOptions } from './xfer.js';
+import { graphOf } from './dsl/graph.js';
+import { XferGraph, type GraphOptions } from './graph.js';
 
 export type * from './element-info.js';
 export type * from './messages.js';
@@ -18,6 +20,7 @@ export { PropError, formatSize, parseDuration, parseSize } from './props.js';
 export { element, registry, type ElementSpec } from './registry.js';
 export { defineElement, type ElementContext, type ElementDefinition, type ElementImpl } from './bridge.js';
 export { Xfer, XferError, engineStats, type ElementStats, type XferOptions, type XferResult } from './xfer.js';
+export { XferGraph, XferGraphError, graph, type ChainDoneMessage, type ChainMessage, type ChainOutcome, type GraphMessage, type GraphOptions, type GraphResult } from './graph.js';
 export * from './media/header.js';
 export * from './media/volume.js';
 
@@ -37,6 +40,15 @@ export function parseSpecs(text: string, opts: { vars?: Record<string, string>; 
 /** A ready (not yet started) transfer from pipeline-language text. */
 export function parse(text: string, opts: ParseOptions = {}): Xfer {
   return new Xfer(parseSpecs(text, opts), opts);
+}
+
+/**
+ * A ready (not yet started) graph from pipeline text: any pipeline, including several chains
+ * joined by references through mux and demux (see src/graph.ts). Throws DslError.
+ */
+export function parseGraph(text: string, opts: ParseOptions & GraphOptions = {}): XferGraph {
+  const compiled = parsePipeline(text, { file: opts.file, vars: opts.vars, lookup: registry });
+  return new XferGraph(graphOf(compiled), opts);
 }
 
 /** How a chain would be linked (mechanisms, glue, cost) without running it. */

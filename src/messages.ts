@@ -119,9 +119,33 @@ export interface LinkageMessage extends Base {
   threads: number;
 }
 
+/**
+ * mux (written) and demux (read): the stream map of a multiplexed stream, for the catalog —
+ * `{"format":"xfa-mux","version":1,"streams":[{"id":1,"host":"db1","disk":"/var","level":0,
+ * "program":"tar","label":"source-process#1"}, ...]}` (csrc/core/mux_format.h).
+ */
+export interface StreamMapMessage extends Base {
+  type: 'stream-map';
+  map: string;
+  streams: number;
+}
+/** Per-stream progress of a mux or demux: at most every 500 ms while data flows, and at each end. */
+export interface StreamMessage extends Base {
+  type: 'stream';
+  stream: number;
+  /** The input chain's first element (mux), as in the stream map. */
+  label: string;
+  /** Payload bytes so far. */
+  bytes: number;
+  packets: number;
+  /** open while data flows; eos: ended complete; aborted: its source failed, the data before stays. */
+  state: 'open' | 'eos' | 'aborted';
+}
+
 export type XferMessage =
   | InfoMessage | ErrorMessage | DoneMessage | CancelMessage | PartDoneMessage | ReadyMessage
   | CrcMessage | ChunkDoneMessage | NoSpaceMessage | SegmentDoneMessage | StateMessage
-  | ProgressMessage | StatsMessage | SliceMessage | ObjectMessage | LinkageMessage;
+  | ProgressMessage | StatsMessage | SliceMessage | ObjectMessage | LinkageMessage
+  | StreamMapMessage | StreamMessage;
 
 export type MessageType = XferMessage['type'];

@@ -50,11 +50,28 @@ export interface NativePoolStats {
   blocksFree: number;
 }
 
+/** A channel between the transfers of a graph (csrc/core/mux_channel.h, src/graph.ts). */
+export interface NativeChannel {
+  readonly id: number;
+  readonly kind: 'mux' | 'demux';
+  readonly size: number;
+  /** The transfer holding endpoint `e` (-1 trunk, k >= 0 stream/slot) is done. */
+  endpointDone(e: number): void;
+}
+
+export interface MuxHeaderFields {
+  flags: number;
+  stream: number;
+  length: number;
+  sequence: number;
+  checksum: number;
+}
+
 export interface NativeAddon {
   elements(): ElementInfo[];
   Transfer: new (
     specs: NativeSpec[],
-    options: { blockSize?: number; progressMs?: number; forceGlue?: boolean },
+    options: { blockSize?: number; progressMs?: number; forceGlue?: boolean; names?: string[] },
     onMessages: (batch: NativeMessage[]) => void,
   ) => NativeTransfer;
   linkPreview(specs: NativeSpec[]): NativeLinkPreview;
@@ -63,6 +80,12 @@ export interface NativeAddon {
   linkTables(tables: ElementInfo['pairs'][], forceGlue?: boolean): NativeLinkPreview;
   poolStats(): NativePoolStats;
   crc32c(data: Buffer): string;
+  Channel: new (kind: 'mux' | 'demux', size: number, queueBlocks?: number) => NativeChannel;
+  /** Fletcher-32 as the mux packets carry it (csrc/core/fletcher32.h). */
+  fletcher32(data: Buffer): number;
+  /** The 32 header bytes of a multiplexed packet (csrc/core/mux_format.h). */
+  muxHeader(h: Partial<MuxHeaderFields>): Buffer;
+  muxHeaderParse(b: Buffer): MuxHeaderFields | { error: string };
 }
 
 function findAddon(): string {

@@ -24,6 +24,8 @@ export interface XferOptions {
   signal?: AbortSignal;
   /** Testing: put a glue element between every two neighbours, even where none is needed. */
   forceGlue?: boolean;
+  /** Instance names of the elements, in chain order, for messages and errors (default kind#n). */
+  names?: readonly string[];
 }
 
 export interface ElementStats {
@@ -86,7 +88,7 @@ export class Xfer extends EventEmitter {
       const port = makePort(e.name, `${e.name}#${i + 1}`, e.props, (elt, message) => this.localInfo(elt, i, message));
       return { ...base, ...port.spec() };
     });
-    this.handle = new native.Transfer(specs, { blockSize: options.blockSize, progressMs: options.progressMs, forceGlue: options.forceGlue },
+    this.handle = new native.Transfer(specs, { blockSize: options.blockSize, progressMs: options.progressMs, forceGlue: options.forceGlue, names: options.names ? [...options.names] : undefined },
       (batch) => this.onBatch(batch));
   }
 

@@ -32,3 +32,18 @@ export {
 export { tokenize, type LexOptions, type Token, type TokenKind } from './lexer.js';
 export { parse, type ParseOptions } from './parser.js';
 export { DslError, type Source, type SourcePos, type Span } from './source.js';
+export {
+  DEMUX,
+  GraphShapeError,
+  MUX,
+  graphOf,
+  isGraph,
+  planGraph,
+  type Endpoint,
+  type GraphEdge,
+  type GraphNode,
+  type GraphPlan,
+  type PlannedChain,
+  type PlannedChannel,
+  type PlannedElement,
+} from './graph.js';
