@@ -639,7 +639,7 @@ async function restoreFrom(cat: Catalog, sel: Selection, src: Source, target: Re
   const same = sel.selected.id !== d.id && sel.selected.crc === d.crc && sel.selected.size === d.size;
   const index = storedIndex(cat, d.id) ?? (same ? storedIndex(cat, sel.selected.id) : undefined);
   const p = plan(index, paths, dumpSize, d.id);
-  if (p.why) note(p.why);
+  if (p.why) notes.push(p.why); // in the result (xfa restore --verbose), not worth an interruption
 
   // The inverse filters.
   let amanda: AmandaHeader | undefined;
@@ -653,7 +653,7 @@ async function restoreFrom(cat: Catalog, sel: Selection, src: Source, target: Re
       const s = await sniff(src, dumpSize, opts.xfer);
       sniffed = s.bytes;
       steps = s.steps;
-      if (steps.length) note(`no slice index and no filters recorded for dump #${d.id}: its first bytes say ${steps.map((x) => x.name).join(' then ')}`);
+      if (steps.length) notes.push(`no slice index and no filters recorded for dump #${d.id}: its first bytes say ${steps.map((x) => x.name).join(' then ')}`);
     }
   }
   const decrypting = steps.some((s) => s.name === 'filter-decrypt');

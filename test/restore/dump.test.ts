@@ -235,7 +235,7 @@ describe('copies and a rebuilt catalog', () => {
     const one = await restoreDump(fresh2, { host: 'client', disk: '/data' }, { dir: out }, { paths: [tree.files[7]], keys: { keyFile: key }, onNote: (s) => notes.push(s) });
     expect(one).toMatchObject({ selective: false, indexed: false });
     expect(one.why).toMatch(/no slice index/);
-    expect(notes.join('\n')).toMatch(/its first bytes say filter-decrypt then filter-process/);
+    expect(one.notes.join('\n')).toMatch(/its first bytes say filter-decrypt then filter-process/);
     expect(walk(out)).toEqual([tree.files[7]]);
     const all = fresh();
     const every = await restoreDump(fresh2, { host: 'client', disk: '/data' }, { dir: all }, { keys: { keyFile: key } });
