@@ -41,7 +41,11 @@
  * header's uncompress command; encrypted: filter-process running the header's srv/clnt encrypt
  * program with its decrypt option, or its decrypt command, as amrestore would); else from the
  * catalog's compression/encryption columns (zstd: filter-unzstd, gzip: filter-gunzip, xfa's
- * AES-256-GCM: filter-decrypt). Keys: `keyFile`, `passphraseFile` (filter-decrypt's key-file,
+ * AES-256-GCM: filter-decrypt); else (a catalog rebuilt by reindex from xfa's own media records
+ * none of that) from the stream's first 8 bytes: xfa's encrypted stream header → filter-decrypt
+ * then `zstd -dcf` (which undoes zstd or gzip and passes anything else through: the inner layer
+ * cannot be seen before decrypting), a zstd frame → filter-unzstd, gzip → filter-gunzip, else
+ * the native stream as it is. Keys: `keyFile`, `passphraseFile` (filter-decrypt's key-file,
  * passphrase-file), or `privateKeyFile` (an RSA private key: the stream header, read first from
  * the media, gives the wrapped data key; src/keys.ts decryptProps). A wrong key is RestoreError
  * 'key'.
@@ -60,6 +64,10 @@
  * when the read, the filters and the CRC check all succeeded; FILE.tmp is removed otherwise and
  * FILE is left as it was. `fd`: the native stream is written to it (dup'ed; the caller closes it).
  * A full disk is RestoreError 'no-space'.
+ *
+ * Notes: `onNote` hears what an operator must know at once (which of several dumps was taken, a
+ * copy standing in for the original); `result.notes` also keeps how the dump was read (why not
+ * selectively, what the first bytes said).
  *
  * The catalog is only read: a restore, failed or not, never changes it (media problems are for
  * `xfa verify` to report and for an operator to act on).

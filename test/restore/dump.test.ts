@@ -4,12 +4,18 @@
 // same tree; a reindexed catalog still restores; copies stand in for a missing volume; every bad
 // input is a RestoreError of its kind with where it is, and the catalog is never changed.
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Catalog } from '../../src/catalog/db.js';
+import { recordTransfer } from '../../src/catalog/recorder.js';
 import { reindex } from '../../src/catalog/reindex.js';
+import { encryptProps } from '../../src/keys.js';
+import { headerText } from '../../src/media/header.js';
+import { element } from '../../src/registry.js';
+import { Xfer } from '../../src/xfer.js';
 import { verify } from '../../src/catalog/verify.js';
 import { native } from '../../src/native.js';
 import { RestoreError, restoreDump, selectDump } from '../../src/restore/dump.js';
@@ -36,7 +42,7 @@ async function failure(p: Promise<unknown>): Promise<RestoreError> {
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'xfa-restore-dump-'));
-  vt = changer(root, 8);
+  vt = changer(root, 10);
   cat = open(root);
   key = keyFile(root);
   tree = bigTree(root);
@@ -121,6 +127,33 @@ describe('an indexed, compressed and encrypted dump across volumes', () => {
     const e = await failure(restoreDump(cat, { dump: enc }, { dir: fresh() }, { paths: ['tree/nope', tree.files[0]], keys: { keyFile: key } }));
     expect(e.kind).toBe('path');
     expect(e.message).toMatch(/not in dump #\d+ \(its index lists \d+ members\): tree\/nope$/);
+  });
+});
+
+describe('keys', () => {
+  it('an RSA-wrapped data key: --private-key unwraps it from the stream header read off the media', async () => {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+    const pem = join(root, 'restore.pem');
+    writeFileSync(pem, privateKey);
+    const small = tarTree(join(root, 'rsa'), 9);
+    const header = headerText({ type: 'SPLIT_FILE', datestamp: '20261124000000', name: 'rsa', disk: '/k', dumplevel: 0, program: '/bin/tar', partnum: 1, totalparts: -1 });
+    const specs = [element('source-process', { argv: small.argv }), element('filter-tar-index', { 'slice-on': 'member', 'min-slice': 8 * 1024 }),
+      element('filter-encrypt', encryptProps({ publicKeyPem: publicKey })),
+      element('dest-taper', { header, changer: `chg-disk:${vt}`, slot: 10, 'label-template': 'VOL%%', 'part-size': 256 * 1024 })];
+    const b = await recordTransfer(cat, new Xfer(specs), { host: 'rsa', disk: '/k', level: 0, datestamp: '20261124000000' }, { changer: `chg-disk:${vt}`, index: { specs } });
+    expect(b.status, b.error?.message).toBe('ok');
+    const out = fresh();
+    const one = await restoreDump(cat, { host: 'rsa' }, { dir: out }, { paths: [small.files[20]], keys: { privateKeyFile: pem } });
+    expect(one.selective).toBe(true);
+    expect(walk(out)).toEqual([small.files[20]]);
+    const all = fresh();
+    await restoreDump(cat, { host: 'rsa' }, { dir: all }, { keys: { privateKeyFile: pem } });
+    expect(treeSums(all)).toEqual(treeSums(join(root, 'rsa', 'src')));
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    writeFileSync(join(root, 'other.pem'), other.privateKey);
+    const e = await failure(restoreDump(cat, { host: 'rsa' }, { dir: fresh() }, { keys: { privateKeyFile: join(root, 'other.pem') } }));
+    expect(e.kind).toBe('key');
+    expect(e.message).toMatch(/--private-key .*other.pem: /);
   });
 });
 
