@@ -280,14 +280,16 @@ export class SliceIndex {
    * inverse filters and filter-tar-index. `filters` are the backup's forward filters (their
    * inverses are derived as in fromMessages) or give `restore` directly; `with` supplies keys.
    */
-  static async rebuild(path: string, o: { filters?: ElementSpec[]; restore?: ElementSpec[]; with?: Record<string, Record<string, unknown>>; dataLength?: number }): Promise<SliceIndex> {
+  static async rebuild(path: string, o: { filters?: ElementSpec[]; restore?: ElementSpec[]; with?: Record<string, Record<string, unknown>>; dataLength?: number;
+    /** Reads the stored stream instead of source-ranges over `path` (e.g. source-recovery of a dump's parts); give dataLength. */
+    source?: ElementSpec }): Promise<SliceIndex> {
     const forward = o.filters ?? [];
     const steps: FilterStep[] = forward.filter((f) => !PASS_THROUGH.has(f.name)).map((f) => ({ name: f.name, props: keepable(f.props), inverse: inverseOf(f) }));
     const skeleton = new SliceIndex({ version: VERSION, filters: steps, slices: [], objects: [], head: null, dataLength: 0 });
     const restore = o.restore ?? skeleton.inverseFilters(o.with);
     const dataLength = o.dataLength ?? (await storedDataLength(path));
     const chain = [
-      element('source-ranges', { path, ranges: dataLength > 0 ? `0:${dataLength}` : '' }),
+      o.source ?? element('source-ranges', { path, ranges: dataLength > 0 ? `0:${dataLength}` : '' }),
       ...restore, element('filter-tar-index'), element('dest-null'),
     ];
     const x = new Xfer(chain);

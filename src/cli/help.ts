@@ -128,16 +128,25 @@ Exit status: 0 no problem, 1 a problem was found, 2 usage error.`,
 
   reindex: `Usage: xfa reindex DEVICE|chg-disk:DIR ... [--catalog FILE] [--force] [--json]
 
-Rebuilds the catalog from the media alone: every volume's label and file headers are scanned,
-parts are grouped into dumps (host, disk, level, datestamp) and read back for their sizes and
-CRC32Cs. A dump whose parts 1..N are all there and readable is recorded ok (origin "reindex"); one
-with a part missing or unreadable is recorded failed, with why. Blank volumes are skipped.
-Split dumps' headers do not give their number of parts (totalparts -1, as Amanda writes them), so
-a dump cut short after a complete part cannot be told from a whole one: a warning says so.
+Rebuilds the catalog from the media alone (after it was lost, or for media another catalog
+wrote): every volume's label and file headers are scanned, parts are grouped into dumps (host,
+disk, level, datestamp) and read back for their sizes and CRC32Cs. A dump whose parts 1..N are
+all there and readable is recorded ok (origin "reindex"); one with a part missing or unreadable
+is recorded failed, with why. Blank volumes are skipped. Split dumps' headers do not give their
+number of parts (totalparts -1, as Amanda writes them), so a dump cut short after a complete part
+cannot be told from a whole one: a warning says so.
+
+Slice indexes, for selective restores, come back too: a dump whose stream ends with an index
+trailer gets that index; a dump cut into independent slices (filter-zstd, filter-gzip, or
+filter-catenize around gzip, zstd, xz, bzip2 or lz4) is read once more through the inverse filter
+and a tar indexer, which gives the same slices and tar members as the backup recorded. Plain tar
+streams need none; encrypted streams cannot be indexed without their key. What only the transfer
+knew is not rebuilt: start and end times, volume write and reuse counts, the compression and
+encryption of streams whose header does not name them.
 
 ${CATALOG_OPTIONS}
   -f, --force     replace a catalog that is not empty (its rows are dropped first)
-      --json      print {volumes, dumps, parts, ok, failed, problems, warnings}
+      --json      print {volumes, dumps, parts, ok, failed, indexed, problems, warnings}
   -h, --help      show this help
 
 Exit status: 0 ok, 1 a volume could not be read or a dump is incomplete, 2 usage error.`,
