@@ -315,6 +315,7 @@ function fromHeader(h: AmandaHeader): ElementSpec[] | undefined {
   if (h.compressed) {
     const custom = h.srvcompprog || h.clntcompprog;
     if (!custom && (h.compSuffix ?? '.gz') === '.gz') steps.push(element('filter-gunzip', {}));
+    else if (!custom && h.compSuffix === '.zst' && !h.uncompressCmd) steps.push(element('filter-unzstd', {}));
     else {
       const argv = custom ? [custom, '-d'] : commandWords(h.uncompressCmd);
       if (!argv.length) throw new RestoreError(`the dump is compressed (${h.compSuffix ?? '?'}) but its header names no uncompress program`, 'filter');
