@@ -21,7 +21,8 @@
  *     (SliceIndex.rebuild): the same slices (native ↔ stored ranges) and tar members as the index
  *     the backup recorded; only the filters' properties that the stream does not show (zstd level,
  *     workers, the exact catenize command line) are not recovered.
- * Not rebuilt: plain tar streams (no slices to seek to: a restore reads them whole anyway),
+ * Not rebuilt: plain tar streams and streams of a single slice (one gzip member or zstd frame,
+ * as Amanda's own compression writes: no slices to seek to, a restore reads them whole anyway),
  * encrypted streams (filter-encrypt: the key is not on the media), streams of other programs
  * (dump, star, an application) — their dumps are still recorded, without an index. Neither can
  * reindex know what a transfer's messages said and the media do not: the dump's start and end
@@ -228,6 +229,9 @@ Promise<{ index?: SliceIndex; from?: 'trailer' | 'scan'; why?: string }> {
     }
     const index = await SliceIndex.rebuild('', { filters, dataLength, source: element('source-recovery', { ...recovery, size: dataLength }) });
     if (!index.objects.length) return { why: `${filters[0].name} stream without tar members` };
+    // One slice (a single gzip member or zstd frame, as Amanda's compression writes): nothing to
+    // seek to, a restore reads it whole anyway.
+    if (index.slices.filter((x) => x.native.length > 0).length < 2) return {};
     return { index, from: 'scan' };
   } catch (e) {
     return { why: (e as Error).message };
