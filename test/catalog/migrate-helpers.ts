@@ -58,8 +58,9 @@ export async function holdingFile(dir: string, d: DumpInfo, seed: number, length
 }
 
 /** Reads a dump's parts back with source-recovery and checks every byte against source-random `seed`. */
-export async function readsBack(changer: string, d: DumpInfo, parts: string[], seed: number): Promise<{ crc: string; size: number }> {
-  const xfer = new Xfer([element('source-recovery', { changer, header: headerOf(d).split('\n')[0], parts }), element('dest-null', { seed })]);
+export async function readsBack(changer: string, d: DumpInfo, parts: string[], seed: number, size?: number): Promise<{ crc: string; size: number }> {
+  // `size`: tapes pad the last block with zeros, and source-recovery delivers them unless told the size.
+  const xfer = new Xfer([element('source-recovery', { changer, header: headerOf(d).split('\n')[0], parts, ...(size ? { size } : {}) }), element('dest-null', { seed })]);
   let crc: { crc: string; size: number } | undefined;
   xfer.on('message', (m) => {
     if (m.type === 'crc' && m.index === 0) crc = { crc: m.crc, size: m.size };

@@ -2,7 +2,7 @@
 // part size, every copy read back and verified; plans (dry run) that change nothing; filters;
 // resuming (already copied dumps skipped, copies left running failed and done again); a
 // corrupted source part makes that copy fail, recorded failed, while the others are copied.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -95,6 +95,25 @@ describe('holding → vtape → second vtape set', () => {
     expect(cat.dump(c2.copyId!)!.crc).toBe(cat.dump(d2)!.crc);
     expect(await readsBack(`chg-disk:${dst}`, info('h', '/a', 0, '20260101000000'), partsOf(c1.copyId!).map((p) => `${p.label}:${p.fileno}`), 1))
       .toEqual({ crc: crcOf(1, 900 * KiB), size: 900 * KiB });
+  });
+});
+
+describe('vtape → tape (the st emulator; no real drive was tested)', () => {
+  it('spans two emulated tapes (chg-multi), the zero-padded last blocks are read back at the parts\' sizes; the copies verify', async () => {
+    const src = slots(join(root, 'src'));
+    for (const n of [1, 2]) writeFileSync(join(root, `t-${n}`), `XFATAPE1 ${1 << 20} ${800_000}\n`.padEnd(64, ' '));
+    const D = info('h', '/d', 0, '20260101000000');
+    const E = info('h', '/e', 0, '20260101000000');
+    await randomDump(cat, src, D, 1, 1024 * KiB);
+    await randomDump(cat, src, E, 2, 100 * KiB + 7); // not a whole number of tape blocks
+    const to = `chg-multi:tape:emu:${root}/t-{1,2}`;
+    const r = await migrate(cat, { to, partSize: 256 * KiB, labelTemplate: 'TAPE-$s', deviceProperties: ['LEOM=true'] });
+    expect(r.results.map((x) => [x.status, x.labels, x.error])).toEqual([['ok', ['TAPE-1', 'TAPE-2'], undefined], ['ok', ['TAPE-2'], undefined]]);
+    const [cd, ce] = r.results.map((x) => cat.dump(x.copyId!)!);
+    expect([cd.crc, ce.crc]).toEqual([crcOf(1, 1024 * KiB), crcOf(2, 100 * KiB + 7)]);
+    expect(cat.parts(ce.id)).toMatchObject([{ size: 100 * KiB + 7, crc: crcOf(2, 100 * KiB + 7), device: `tape:emu:${root}/t-2` }]);
+    expect(await readsBack(to, E, cat.parts(ce.id).map((p) => `${p.label}:${p.fileno}:${p.size}`), 2, 100 * KiB + 7)).toEqual({ crc: crcOf(2, 100 * KiB + 7), size: 100 * KiB + 7 });
+    expect(await readsBack(to, D, cat.parts(cd.id).map((p) => `${p.label}:${p.fileno}:${p.size}`), 1)).toEqual({ crc: crcOf(1, 1024 * KiB), size: 1024 * KiB });
   });
 });
 
