@@ -11,6 +11,8 @@
  *    `tape:emu:IMAGE`): written with dest-taper (mode append, `partSize`, `labelTemplate`,
  *    `labelstr`, `deviceProperties` such as MAX_VOLUME_USAGE, `partCache` for PEOM on tapes) and
  *    recorded by a Recorder, which reads every part back (source-device) before the copy is ok.
+ *    Tapes (tape: devices; only the st emulator was tested) zero-pad a file's last block, so
+ *    their parts are read back here instead, with source-recovery at each part's exact size.
  *    Each dump continues on the slot where the previous copy to that storage ended.
  *  - `s3:BUCKET[/PREFIX]`: volumes of the TypeScript s3 device (src/devices/s3.ts) at
  *    `s3:BUCKET/PREFIX/slot-NN/`, labeled from `labelTemplate` (`%%`/`$s` = N). dest-taper cannot
@@ -52,7 +54,8 @@
  * migrates to the same storage at once are not supported: the second would fail the first's
  * running copy.) Parts of a failed copy stay on the media, recorded under the failed dump.
  *
- * Bytes are copied verbatim (still compressed/encrypted), as amvault does.
+ * Bytes are copied verbatim (still compressed/encrypted), as amvault does; so a copy gets the
+ * source's slice index (selective restores work from it).
  */
 import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -880,6 +883,7 @@ async function copyOne(catalog: Catalog, item: PlanItem, opts: MigrateOptions, s
       if (all !== srcCrc!.crc) return fail(`the parts read back have CRC ${all}, the source's is ${srcCrc!.crc}`);
       catalog.tx(() => {
         for (const p of rows) catalog.setPartCrc(p.id, got[rows.indexOf(p)].crc);
+        copySliceIndex(catalog, sourceId!, copyId);
         catalog.finishDump(copyId, srcCrc!.size, srcCrc!.crc);
       });
       return { ...base, status: 'ok', seconds: (Date.now() - t0) / 1000 };
@@ -933,6 +937,7 @@ async function copyOne(catalog: Catalog, item: PlanItem, opts: MigrateOptions, s
     xfer.start();
     await xfer.done.catch(() => undefined);
     const status = await rec.finished;
+    if (status === 'ok') copySliceIndex(catalog, sourceId!, rec.dumpId);
     src.release?.();
     slots.set(to, lastSlot);
     finishOriginal();
@@ -981,6 +986,11 @@ async function readBackExact(catalog: Catalog, copyId: number, changer: string, 
   if (all !== writer.crc || offset !== writer.size) return `the parts read back have CRC ${all} (${offset} bytes), the writer's is ${writer.crc} (${writer.size} bytes)`;
   catalog.tx(() => parts.forEach((p, i) => catalog.setPartCrc(p.id, crcs[i])));
   return undefined;
+}
+
+/** The copy holds the same stored bytes: the source's slice index (if any) is the copy's too. */
+function copySliceIndex(catalog: Catalog, from: number, to: number): void {
+  catalog.db.prepare('INSERT OR IGNORE INTO slice_indexes (dump_id, format, data) SELECT ?, format, data FROM slice_indexes WHERE dump_id = ?').run(to, from);
 }
 
 /** Marks copies to `to` left 'running' (an interrupted migrate) as failed; returns their ids. */

@@ -51,12 +51,16 @@ describe('holding → vtape → second vtape set', () => {
       ['alpha', 'ok', originals[0].id, `chg-disk:${set1}`], ['beta', 'ok', originals[1].id, `chg-disk:${set1}`]]);
     expect(copies1.map((d) => partsOf(d.id).length)).toEqual([3, 2]); // 700 KiB and 300 KiB in 256 KiB parts
 
-    // Second hop: from set1 to set2 with 128 KiB parts.
+    // Second hop: from set1 to set2 with 128 KiB parts. The copies keep the source's slice index (same bytes).
+    cat.setSliceIndex(copies1[0].id, 'test-format', Buffer.from('index of alpha'));
     const r2 = await migrate(cat, { from: `chg-disk:${set1}`, to: `chg-disk:${set2}`, partSize: 128 * KiB, labelTemplate: 'TWO-%%' });
     expect(r2).toMatchObject({ copied: 2, failed: 0 });
     const copies2 = cat.dumps().filter((d) => d.storage === `chg-disk:${set2}`);
     expect(copies2.map((d) => [d.host, d.status, d.copy_of])).toEqual([['alpha', 'ok', copies1[0].id], ['beta', 'ok', copies1[1].id]]);
     expect(copies2.map((d) => partsOf(d.id).length)).toEqual([6, 3]);
+    expect(cat.sliceIndex(copies2[0].id)).toEqual({ format: 'test-format', data: Buffer.from('index of alpha') });
+    expect(cat.sliceIndex(copies2[1].id)).toBeUndefined();
+    cat.db.exec('DELETE FROM slice_indexes'); // not a real index: verify would check it
     expect(copies2.map((d) => partsOf(d.id).map((p) => p.size))).toEqual([Array(6).fill(128 * KiB).slice(0, 5).concat([60 * KiB]), [128 * KiB, 128 * KiB, 44 * KiB + 5]]);
     for (const c of copies2) {
       const ps = partsOf(c.id);

@@ -39,15 +39,15 @@ const rows = (db: string) => {
   }
 };
 
-describe('xfa migrate', () => {
+describe('xfa migrate', { timeout: 180_000 }, () => {
   it('--dry-run lists id, dump, size, source and destination; --json the same as objects; nothing changes', async () => {
     const { db, src, dst, ids } = await withDumps(2, 100 * KiB);
     const before = JSON.stringify(rows(db));
     const t = await xfa(['migrate', '-c', db, '--to', `chg-disk:${dst}`, '--dry-run']);
     expect(t.code).toBe(0);
-    expect(t.stdout).toBe(`copy #${ids[0]} client:/d1 level 0 20260501000000  100KiB  chg-disk:${src} -> chg-disk:${dst}\n`
-      + `copy #${ids[1]} client:/d2 level 0 20260501000000  100KiB  chg-disk:${src} -> chg-disk:${dst}\n`
-      + 'dry run: 2 dumps to copy (200KiB), 0 skipped; nothing changed\n');
+    expect(t.stdout).toBe(`copy #${ids[0]} client:/d1 level 0 20260501000000  100.0 KiB  chg-disk:${src} -> chg-disk:${dst}\n`
+      + `copy #${ids[1]} client:/d2 level 0 20260501000000  100.0 KiB  chg-disk:${src} -> chg-disk:${dst}\n`
+      + 'dry run: 2 dumps to copy (200.0 KiB), 0 skipped; nothing changed\n');
     const j = await xfa(['migrate', '-c', db, '--to', `chg-disk:${dst}`, '-n', '--json', '--disk', '/d2']);
     expect(j.code).toBe(0);
     expect(jsonLines(j.stdout)).toEqual([
@@ -70,16 +70,16 @@ describe('xfa migrate', () => {
     const r1 = await xfa(['migrate', '-c', db, '--from', `holding:${hold}`, '--to', `chg-disk:${one}`, '--part-size', '512k', '--label-template', 'ONE-%%']);
     expect(r1.stderr).toBe('');
     expect(r1.code).toBe(0);
-    expect(r1.stdout).toMatch(/^\[1\/2\] new alpha:\/etc level 1 20260601000000 \(10KiB\) holding:\S+ -> chg-disk:\S+\n {6}ok: copy #2, 1 part on ONE-01 /);
-    expect(r1.stdout).toMatch(/\[2\/2\] new alpha:\/home level 0 20260601000000 \(1MiB\) .*\n {6}ok: copy #4, 2 parts on ONE-01 /);
-    expect(r1.stdout).toMatch(/migrate to chg-disk:\S+: 2 copied \(1034KiB\), 0 skipped, 0 failed in [\d.]+ s\n$/);
+    expect(r1.stdout).toMatch(/^\[1\/2\] new alpha:\/etc level 1 20260601000000 \(10\.0 KiB\) holding:\S+ -> chg-disk:\S+\n {6}ok: copy #2, 1 part on ONE-01 /);
+    expect(r1.stdout).toMatch(/\[2\/2\] new alpha:\/home level 0 20260601000000 \(1\.0 MiB\) .*\n {6}ok: copy #4, 2 parts on ONE-01 /);
+    expect(r1.stdout).toMatch(/migrate to chg-disk:\S+: 2 copied \(1\.0 MiB\), 0 skipped, 0 failed in [\d.]+ s\n$/);
     const r2 = await xfa(['migrate', '-c', db, '--from', `chg-disk:${one}`, '--to', `chg-disk:${two}`, '--part-size', '192k', '--label-template', 'TWO-%%', '--json']);
     expect(r2.code).toBe(0);
     const results = jsonLines(r2.stdout).filter((l) => l.type === 'result');
     expect(results.map((r) => [r.status, r.parts])).toEqual([['ok', 1], ['ok', 6]]); // 10 KiB; 1 MiB in 192 KiB parts
     const again = await xfa(['migrate', '-c', db, '--to', `chg-disk:${two}`, '--label-template', 'TWO-%%']);
     expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/^skip #\d+ alpha:\/etc level 1 20260601000000: already copied as #\d+\nskip #\d+ alpha:\/home .*: already copied as #\d+\nmigrate to .*: 0 copied \(0\), 2 skipped, 0 failed/);
+    expect(again.stdout).toMatch(/^skip #\d+ alpha:\/etc level 1 20260601000000: already copied as #\d+\nskip #\d+ alpha:\/home .*: already copied as #\d+\nmigrate to .*: 0 copied \(0 B\), 2 skipped, 0 failed/);
     const cat = openCatalog(db);
     const copy = cat.dumps().find((d) => d.storage === `chg-disk:${two}` && d.disk === '/home')!;
     expect(copy).toMatchObject({ status: 'ok', crc: crcOf(41, MiB), size: MiB });
@@ -97,12 +97,12 @@ describe('xfa migrate', () => {
     const r = await xfa(['migrate', '-c', db, '--to', `chg-disk:${dst}`, '--label-template', 'D-%%']);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/\[1\/3\] #1 client:\/d1 .*\n {6}FAILED \(copy #4 recorded failed\): .*the source read back has CRC/);
-    expect(r.stdout).toMatch(/: 2 copied \(600KiB\), 0 skipped, 1 failed in/);
+    expect(r.stdout).toMatch(/: 2 copied \(600\.0 KiB\), 0 skipped, 1 failed in/);
     const after = rows(db).dumps.filter((d) => d.origin === 'migrate');
     expect(after.map((d) => [d.copy_of, d.status])).toEqual([[ids[0], 'failed'], [ids[1], 'ok'], [ids[2], 'ok']]);
     const q = await xfa(['migrate', '-c', db, '--to', `chg-disk:${dst}`, '--label-template', 'D-%%', '-q']);
     expect(q.code).toBe(1);
-    expect(q.stdout).toMatch(/^#1 client:\/d1 level 0 20260501000000:\n {6}FAILED .*\nmigrate to .*: 0 copied \(0\), 2 skipped, 1 failed/);
+    expect(q.stdout).toMatch(/^#1 client:\/d1 level 0 20260501000000:\n {6}FAILED .*\nmigrate to .*: 0 copied \(0 B\), 2 skipped, 1 failed/);
   });
 
   it('killed with SIGKILL mid-copy: the next run fails the copy left running and copies only the unfinished dumps', async () => {
@@ -141,7 +141,7 @@ describe('xfa migrate', () => {
     const labels = [...new Set(good.flatMap((d) => cat.parts(d.id).map((p) => p.label)))];
     expect((await verify(cat, { labels })).problems).toEqual([]);
     cat.close();
-  }, 120_000);
+  });
 
   it('usage: no --to, an unknown storage, a bad --since or --part-size, arguments: exit 2', async () => {
     const dir = scratch();
@@ -168,7 +168,7 @@ describe('xfa migrate', () => {
   });
 });
 
-describe('xfa migrate to S3', () => {
+describe('xfa migrate to S3', { timeout: 180_000 }, () => {
   let s3: SwiftServer;
   let c: S3Client;
   beforeAll(async () => {
