@@ -5,7 +5,7 @@
 import { statSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { ElementInfo } from '../element-info.js';
-import { DslError, linearChain, parsePipeline, type CompiledElement } from '../dsl/index.js';
+import { DslError, isGraph, linearChain, parsePipeline, type CompiledElement, type CompiledPipeline } from '../dsl/index.js';
 import type { XferMessage } from '../messages.js';
 import { parseSize } from '../props.js';
 import { registry } from '../registry.js';
@@ -14,6 +14,7 @@ import type { ParsedArgs, TransferArgs } from './args.js';
 import { Exit, type Io } from './io.js';
 import { Reporter, type ProgressMode, type ReportOptions } from './reporter.js';
 import { startRecording } from './record.js';
+import { runGraph } from './graph-run.js';
 
 /** Variables for ${NAME}: --set first, then the environment. */
 export function pipelineVars(env: Io['env'], sets: Readonly<Record<string, string>>): Record<string, string> {
@@ -51,14 +52,14 @@ export function sourceTotal(source: CompiledElement): number | undefined {
   return source.name === 'source-file' ? fileSize(source.props.path) : undefined;
 }
 
-function progressMode(args: TransferArgs, tty: boolean): ProgressMode {
+export function progressMode(args: TransferArgs, tty: boolean): ProgressMode {
   if (args.json || args.quiet) return 'off';
   if (tty) return 'tty';
   return args.progress ? 'log' : 'off';
 }
 
 /** The engine's progress interval: none when nobody looks, once a second in a log. */
-function progressMs(mode: ProgressMode, json: boolean): number {
+export function progressMs(mode: ProgressMode, json: boolean): number {
   if (json || mode === 'tty') return 250;
   return mode === 'log' ? 1000 : 0;
 }
@@ -79,10 +80,10 @@ function reportOptions(args: TransferArgs, io: Io, elements: readonly CompiledEl
 }
 
 /** Compiles the text; a DslError is printed with its caret and becomes undefined. */
-function compilePipeline(text: string, file: string | undefined, args: TransferArgs, io: Io): CompiledElement[] | undefined {
+function compilePipeline(text: string, file: string | undefined, args: TransferArgs, io: Io): CompiledElement[] | CompiledPipeline | undefined {
   try {
     const compiled = parsePipeline(text, { file, vars: pipelineVars(io.env, args.sets), lookup: registry });
-    return linearChain(compiled);
+    return isGraph(compiled) ? compiled : linearChain(compiled);  // mux/demux graphs: graph-run.ts
   } catch (e) {
     if (!(e instanceof DslError)) throw e;
     io.err(`${e.format()}\n`);
@@ -90,11 +91,11 @@ function compilePipeline(text: string, file: string | undefined, args: TransferA
   }
 }
 
-type Signal = 'SIGINT' | 'SIGTERM';
+export type Signal = 'SIGINT' | 'SIGTERM';
 const SIGNALS: readonly Signal[] = ['SIGINT', 'SIGTERM'];
 
 /** Routes SIGINT and SIGTERM to `on` (instead of killing the process) until the returned undo. */
-function trapSignals(on: (signal: Signal) => void): () => void {
+export function trapSignals(on: (signal: Signal) => void): () => void {
   const handlers = SIGNALS.map((signal) => {
     const handler = (): void => on(signal);
     process.on(signal, handler);
@@ -143,6 +144,7 @@ function createXfer(elements: readonly CompiledElement[], opts: ReportOptions, i
 export async function runPipeline(text: string, file: string | undefined, args: ParsedArgs, io: Io): Promise<number> {
   const elements = compilePipeline(text, file, args, io);
   if (!elements) return Exit.usage;
+  if (!Array.isArray(elements)) return runGraph(elements, file, args, io);
   const opts = reportOptions(args, io, elements, file);
   const xfer = createXfer(elements, opts, io);
   if (!xfer) return Exit.failed;

@@ -51,6 +51,7 @@ export interface PlannedElement {
   props: Record<string, PropValue>;
   /** The graph node it comes from; -1 for the internal elements the planner added. */
   node: number;
+  /** Where it is written; for mux-input and demux-output, where their mux or demux is. */
   pos?: SourcePos;
   /** The channel (index in GraphPlan.channels) a mux, demux, mux-input or demux-output uses. */
   channel?: number;
@@ -142,7 +143,7 @@ export function planGraph(nodes: readonly GraphNode[], edges: readonly GraphEdge
       if (isMux(cur) && chain.elements.length > 0) {
         const ch = channelOf.get(cur)!;
         const k = ins[cur].indexOf(prev!);
-        chain.elements.push({ name: 'mux-input', label: `${nodes[cur].label}.in${k + 1}`, props: { stream: k, peer: nodes[cur].label }, node: -1, channel: ch });
+        chain.elements.push({ name: 'mux-input', label: `${nodes[cur].label}.in${k + 1}`, props: { stream: k, peer: nodes[cur].label }, node: -1, channel: ch, pos: nodes[cur].pos });
         chain.endpoints.push({ channel: ch, endpoint: k });
         break;
       }
@@ -176,7 +177,7 @@ export function planGraph(nodes: readonly GraphNode[], edges: readonly GraphEdge
   nodes.forEach((n, i) => {
     if (!isDemux(i)) return;
     outs[i].forEach((to, j) => {
-      const head: PlannedElement = { name: 'demux-output', label: `${n.label}.out${j + 1}`, props: { slot: j, peer: n.label }, node: -1, channel: channelOf.get(i) };
+      const head: PlannedElement = { name: 'demux-output', label: `${n.label}.out${j + 1}`, props: { slot: j, peer: n.label }, node: -1, channel: channelOf.get(i), pos: n.pos };
       walk([head], [{ channel: channelOf.get(i)!, endpoint: j }], to, i);
     });
   });
