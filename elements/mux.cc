@@ -130,8 +130,9 @@ class Mux final : public Element {
     return {};
   }
 
-  void unblock() override { ch_->consumer_gone("the multiplexed stream stopped: " + name() + " was cancelled"); }
-  void abort() override { ch_->consumer_gone("the multiplexed stream stopped: " + name() + " failed"); }
+  // A failure cancels the transfer first, so unblock() cannot tell the two apart.
+  void unblock() override { ch_->consumer_gone("the multiplexed stream stopped (" + name() + " failed or was cancelled)"); }
+  void abort() override { ch_->consumer_gone("the multiplexed stream stopped (" + name() + " failed or was cancelled)"); }
   void close() override {
     ch_->consumer_gone("the multiplexed stream stopped: " + name() + " has ended");
     payload_.reset();
