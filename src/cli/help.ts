@@ -81,7 +81,8 @@ Exit status: 0 ok, 2 unknown element or usage error.`,
 
   help: `Usage: xfa help [COMMAND]
 
-Shows help on COMMAND (run, launch, inspect, ls, label, verify, reindex), or the overview without one.`,
+Shows help on COMMAND (run, launch, inspect, ls, label, verify, reindex, restore, migrate, catalog),
+or the overview without one.`,
 
   ls: `Usage: xfa ls [--catalog FILE] [--json]
 
