@@ -197,7 +197,8 @@ ${CATALOG_OPTIONS.split('\n').slice(1).join('\n')}
   -h, --help          show this help
 
 Exit status: 0 restored, 1 failed (no such dump, missing volume, corrupt part, wrong key,
-unwritable target, disk full), 2 usage error.`,
+unwritable target, disk full), 2 usage error, 130/143 after SIGINT/SIGTERM (the read is
+cancelled; FILE.tmp is removed, files already extracted into DIR stay).`,
 
   migrate: `Usage: xfa migrate --to STORAGE [--from STORAGE] [FILTERS] [options]
 

@@ -12,6 +12,8 @@ import { RestoreError, restoreDump, type DumpSelector, type RestoreDumpResult, t
 import type { ParsedArgs } from './args.js';
 import { catalogPath } from './catalog.js';
 import { Exit, UsageError, type Io } from './io.js';
+import { humanBytes } from './format.js';
+import { cancellable, signalExit } from './signals.js';
 
 const USAGE = 'restore';
 
@@ -58,12 +60,6 @@ function target(v: NonNullable<ParsedArgs['values']>): RestoreTarget {
   return { fd: 1 };
 }
 
-/** 1.2 MiB, 7.0 KiB, 52 B: for people (--json has the exact numbers). */
-function human(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const [v, u] = n < 1024 ** 2 ? [n / 1024, 'KiB'] : n < 1024 ** 3 ? [n / 1024 ** 2, 'MiB'] : [n / 1024 ** 3, 'GiB'];
-  return `${v.toFixed(1)} ${u}`;
-}
 
 function summary(r: RestoreDumpResult, t: RestoreTarget): string {
   const where = 'dir' in t ? `into ${t.dir}` : 'file' in t ? `to ${t.file}` : 'to stdout';
@@ -71,7 +67,7 @@ function summary(r: RestoreDumpResult, t: RestoreTarget): string {
   const copy = r.dump.id !== r.selected.id ? ` (from copy #${r.dump.id})` : '';
   const how = r.selective ? 'only the slices needed' : 'all of it';
   const crc = r.crc.status === 'ok' ? `CRC32C ${r.crc.crc} ok` : 'CRC not checked (selective read)';
-  return `restored ${what} of #${r.selected.id} ${dumpName(r.selected)}${copy} ${where}: read ${human(r.bytesRead)} of ${human(r.dumpSize)} (${how}); ${crc}`;
+  return `restored ${what} of #${r.selected.id} ${dumpName(r.selected)}${copy} ${where}: read ${humanBytes(r.bytesRead)} of ${humanBytes(r.dumpSize)} (${how}); ${crc}`;
 }
 
 export async function restore(args: ParsedArgs, io: Io): Promise<number> {
@@ -95,11 +91,17 @@ export async function restore(args: ParsedArgs, io: Io): Promise<number> {
   }
   const report = (text: string) => ('fd' in tgt ? io.err(text) : io.out(text));
   try {
-    const r = await restoreDump(cat, sel, tgt, {
-      paths, tmpdir: str('tmpdir'),
+    const out = await cancellable((signal) => restoreDump(cat, sel, tgt, {
+      paths, tmpdir: str('tmpdir'), xfer: { signal },
       keys: { keyFile: str('key-file'), passphraseFile: str('passphrase-file'), privateKeyFile: str('private-key') },
       onNote: (s) => io.err(`xfa: ${s}\n`),
-    });
+    }));
+    if ('error' in out) {
+      if (!out.signal) throw out.error;
+      io.err(`xfa: ${(out.error as Error).message ?? String(out.error)}\n`);
+      return signalExit(out.signal);
+    }
+    const r = out.value;
     if (args.json) {
       const { dump, selected, ...rest } = r;
       report(`${JSON.stringify({ dump: dump.id, selected: selected.id, name: dumpName(selected), ...rest, target: tgt })}\n`);
