@@ -18,6 +18,7 @@ import { element } from '../registry.js';
 import { parseCatenizeMarker, SliceIndex } from '../slice-index.js';
 import { Xfer } from '../xfer.js';
 import type { Catalog, DumpRow, PartRow } from './db.js';
+import { recoveryElement } from './recovery.js';
 import { SLICE_INDEX_FORMAT } from './recorder.js';
 
 export interface IndexCheck {
@@ -28,22 +29,10 @@ export interface IndexCheck {
   unprobed?: string;
 }
 
-/** The changer spec naming the volumes of these parts (one device, or a chg-multi list). */
-export function changerOfParts(parts: readonly PartRow[]): string {
-  const devices = [...new Set(parts.map((p) => p.device).filter((d): d is string => !!d))];
-  return devices.length === 1 ? devices[0] : `chg-multi:{${devices.join(',')}}`;
-}
-
-/** The first line of the header of a dump's parts, for source-recovery. */
-export function dumpHeaderLine(d: Pick<DumpRow, 'host' | 'disk' | 'level' | 'datestamp'>): string {
-  const q = (s: string): string => (/[\s"\\]/.test(s) ? JSON.stringify(s) : s);
-  return `AMANDA: SPLIT_FILE ${d.datestamp} ${q(d.host)} ${q(d.disk)} part 1/-1 lev ${d.level} comp N program /bin/tar`;
-}
-
 /** Reads `size` bytes at `offset` of a dump's stream from its volumes. */
 export async function readDumpRange(d: DumpRow, parts: readonly PartRow[], offset: number, size: number): Promise<Buffer> {
   const xfer = new Xfer([
-    element('source-recovery', { changer: changerOfParts(parts), header: dumpHeaderLine(d), parts: parts.map((p) => `${p.label}:${p.fileno}:${p.size}`), offset, size }),
+    recoveryElement(d, parts, { offset, length: size }),
     element('dest-buffer', { 'max-size': Math.max(size, 1) }),
   ]);
   xfer.on('message', (_m: XferMessage) => {});

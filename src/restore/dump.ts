@@ -79,9 +79,10 @@ import { inflateRawSync } from 'node:zlib';
 import '../../elements/index.js';
 import type { Catalog, DumpRow, PartRow } from '../catalog/db.js';
 import { readPartCrc, SLICE_INDEX_FORMAT } from '../catalog/recorder.js';
+import { changerOfParts, recoveryElement } from '../catalog/recovery.js';
 import { dumpName } from '../catalog/verify.js';
 import { decryptProps, headerLength, HEADER_PREFIX_BYTES } from '../keys.js';
-import { headerText, type AmandaHeader } from '../media/header.js';
+import type { AmandaHeader } from '../media/header.js';
 import { scanVolume, volumeStatus } from '../media/volume.js';
 import type { XferMessage } from '../messages.js';
 import { element, type ElementSpec } from '../registry.js';
@@ -234,9 +235,6 @@ function noMatch(cat: Catalog, s: DumpSelector, rows: DumpRow[]): string {
 interface Source {
   dump: DumpRow;
   parts: PartRow[];
-  /** chg-multi:DEV1,DEV2 of the distinct devices, for source-recovery. */
-  changer: string;
-  header: string;
 }
 
 /** Checks that every volume of the copy is where the catalog says; returns the problems. */
@@ -263,19 +261,16 @@ function checkSource(cat: Catalog, d: DumpRow): { source?: Source; problems: str
     }
   }
   if (problems.length) return { problems };
-  const devices = [...new Set(parts.map((p) => p.device!))];
-  const bad = devices.find((x) => /[,{}]/.test(x));
-  if (bad) return { problems: [`device ${bad}: names with ',' '{' or '}' cannot be listed in a changer`] };
-  const header = headerText({ type: 'SPLIT_FILE', datestamp: d.datestamp, name: d.host, disk: d.disk, dumplevel: d.level, partnum: 1, totalparts: -1,
-    program: d.program || 'UNKNOWN' });
-  return { source: { dump: d, parts, changer: `chg-multi:${devices.join(',')}`, header }, problems };
+  try {
+    changerOfParts(parts);
+  } catch (e) {
+    return { problems: [(e as Error).message] };
+  }
+  return { source: { dump: d, parts }, problems };
 }
 
 function recovery(src: Source, range?: ByteRange): ElementSpec {
-  return element('source-recovery', {
-    changer: src.changer, header: src.header, parts: src.parts.map((p) => `${p.label}:${p.fileno}:${p.size}`),
-    ...(range ? { offset: range.offset, size: range.length } : {}),
-  });
+  return recoveryElement(src.dump, src.parts, range);
 }
 
 // ----- inverse filters -----
