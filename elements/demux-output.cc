@@ -34,7 +34,8 @@ class DemuxOutput final : public Element {
       return it.block;
     }
     done_ = true;
-    if (it.end && !it.error.empty() && !cancelled()) fail(plain_error("receive from " + peer_, it.error));
+    if (ch_->graph_cancelled()) cancel_transfer();
+    else if (it.end && !it.error.empty() && !cancelled()) fail(plain_error("receive from " + peer_, it.error));
     return {};
   }
 

@@ -201,6 +201,8 @@ class Demux final : public Element {
         const size_t n = b->size();
         if (!ch_->put(static_cast<size_t>(s.slot), std::move(b))) {
           held_.clear();
+          stopped_ = true;
+          if (ch_->graph_cancelled()) cancel_transfer();
           return;  // cancelled
         }
         count_out(n);

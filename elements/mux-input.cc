@@ -68,7 +68,8 @@ class MuxInput final : public Element {
     std::string why;
     if (!ch_->put(k_, std::move(b), sum, &why)) {
       stopped_ = true;
-      if (!cancelled()) fail(plain_error("send to " + peer_, why.empty() ? "the stream was closed" : why));
+      if (ch_->graph_cancelled()) cancel_transfer();
+      else if (!cancelled()) fail(plain_error("send to " + peer_, why.empty() ? "the stream was closed" : why));
       return;
     }
     count_in(n);

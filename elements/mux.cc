@@ -99,6 +99,7 @@ class Mux final : public Element {
       case MuxChannel::Item::kAllDone:
       case MuxChannel::Item::kCancelled:
         eof_ = true;
+        if (ch_->graph_cancelled()) cancel_transfer();  // never an EOF that would commit
         report(true);
         return {};
       case MuxChannel::Item::kData: {

@@ -19,8 +19,8 @@
  * `done` resolves once every transfer is done, when every trunk succeeded — `failed` then lists
  * the branches that did not (an empty list is a complete success); it rejects with an
  * XferGraphError (an XferError: the first trunk error) when a trunk failed or the graph was
- * cancelled. `cancel()` (or the signal) cancels every transfer, downstream first (demux outputs, mux
- * inputs, trunks), so each ends `cancelled` rather than failing on a neighbour's cancel.
+ * cancelled. `cancel()` (or the signal) cancels the channels, then every transfer (downstream first), so
+ * each ends `cancelled` rather than failing on a neighbour's cancel, and nothing is committed.
  *
  * Messages: each transfer's messages, in its own order, with `chain` (the index in `chains`);
  * per-stream progress comes as `stream` messages from the mux or demux, the stream map as
@@ -144,6 +144,9 @@ export class XferGraph extends EventEmitter {
   cancel(): void {
     if (!this.started || this.finished) return;
     this.cancelled = true;
+    // The channels first: from then on an element that finds its neighbour gone cancels its own
+    // transfer rather than failing, and no mux can end all its streams and commit.
+    for (const ch of this.channels) ch.cancel();
     // Downstream first: a demux output cancelled after a mux input could first see that input's
     // stream end ABORTED and fail; a mux input cancelled after its mux would fail on "mux gone".
     const order = (c: PlannedChain): number => (c.role === 'trunk' ? 2 : c.elements[0]?.name === 'demux-output' ? 0 : 1);

@@ -57,6 +57,8 @@ export interface NativeChannel {
   readonly size: number;
   /** The transfer holding endpoint `e` (-1 trunk, k >= 0 stream/slot) is done. */
   endpointDone(e: number): void;
+  /** The whole graph is being cancelled: every element on it cancels its own transfer. */
+  cancel(): void;
 }
 
 export interface MuxHeaderFields {

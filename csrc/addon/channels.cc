@@ -15,6 +15,7 @@ class JsChannel : public Napi::ObjectWrap<JsChannel> {
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "Channel",
                        {InstanceMethod("endpointDone", &JsChannel::EndpointDone),
+                        InstanceMethod("cancel", &JsChannel::Cancel),
                         InstanceAccessor("id", &JsChannel::Id, nullptr), InstanceAccessor("kind", &JsChannel::Kind, nullptr),
                         InstanceAccessor("size", &JsChannel::Size, nullptr)});
   }
@@ -36,6 +37,10 @@ class JsChannel : public Napi::ObjectWrap<JsChannel> {
  private:
   Napi::Value EndpointDone(const Napi::CallbackInfo& info) {
     ch_->endpoint_done(info[0].ToNumber().Int32Value());
+    return info.Env().Undefined();
+  }
+  Napi::Value Cancel(const Napi::CallbackInfo& info) {
+    ch_->cancel_graph();
     return info.Env().Undefined();
   }
   Napi::Value Id(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(ch_->id())); }

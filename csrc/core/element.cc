@@ -54,6 +54,10 @@ void Element::attach(Transfer* t, int index, std::string name, Mech in, Mech out
 bool Element::cancelled() const { return xfer_ != nullptr && xfer_->cancelled(); }
 int Element::cancel_fd() const { return xfer_ ? xfer_->cancel_fd() : -1; }
 
+void Element::cancel_transfer() {
+  if (xfer_) xfer_->cancel();
+}
+
 void Element::fail(Error e) {
   if (xfer_) xfer_->fail(this, std::move(e));
 }

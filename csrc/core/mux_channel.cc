@@ -112,6 +112,11 @@ void MuxChannel::consumer_gone(const std::string& why) {
   cv_.notify_all();
 }
 
+void MuxChannel::cancel_graph() {
+  graph_cancelled_.store(true, std::memory_order_release);
+  consumer_gone("the graph was cancelled");
+}
+
 void MuxChannel::endpoint_done(int endpoint) {
   if (endpoint < 0) {
     consumer_gone("the multiplexed stream stopped (mux failed or was cancelled)");
@@ -189,6 +194,17 @@ void DemuxChannel::consumer_gone(size_t j) {
   Slot& s = slots_.at(j);
   s.gone = true;
   s.q.clear();
+  cv_.notify_all();
+}
+
+void DemuxChannel::cancel_graph() {
+  std::lock_guard<std::mutex> lk(mu_);
+  graph_cancelled_.store(true, std::memory_order_release);
+  cancelled_ = true;
+  for (Slot& s : slots_) {
+    s.gone = true;
+    s.q.clear();
+  }
   cv_.notify_all();
 }
 

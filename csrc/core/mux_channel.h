@@ -29,11 +29,17 @@
 //   DemuxChannel: a branch that fails or is cancelled stops taking data: the demux drops its
 //   stream from then on and goes on with the others; the demux failing (or its input ending
 //   early) fails every branch whose stream has not ended yet, with the reason.
+// Cancelling the whole graph. cancel_graph() (TypeScript calls it first, before cancelling each
+// transfer) wakes every wait on both sides for good; an element that then finds its channel
+// cancelled cancels its own transfer (Transfer::cancel) instead of reporting an error, so every
+// transfer of the graph ends cancelled — and a mux can never see all its inputs end and commit
+// its output in the window between the branches' cancel and the trunk's.
 // endpoint_done() is TypeScript's safety net for transfers that ended without their element ever
 // running (a link or setup failure elsewhere in the chain): it does what the element's abort()
 // would have done. Everything is idempotent; the first end of a stream wins.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -54,6 +60,12 @@ class Channel {
   virtual size_t size() const = 0;       // streams (mux) or slots (demux)
   // -1: the trunk transfer is done; k >= 0: the transfer of branch k is done.
   virtual void endpoint_done(int endpoint) = 0;
+  // The graph is being cancelled (see above). Any thread; never blocks.
+  virtual void cancel_graph() = 0;
+  bool graph_cancelled() const { return graph_cancelled_.load(std::memory_order_acquire); }
+
+ protected:
+  std::atomic<bool> graph_cancelled_{false};
 
  private:
   friend uint64_t register_channel(const std::shared_ptr<Channel>& c);
@@ -69,6 +81,7 @@ class MuxChannel final : public Channel {
   const char* kind() const override { return "mux"; }
   size_t size() const override { return streams_.size(); }
   void endpoint_done(int endpoint) override;
+  void cancel_graph() override;
 
   // ---- producers: mux-input of branch k (0-based), on that branch's thread ----
   // Queues one payload block and its Fletcher-32. Waits while stream k's queue is full. false when
@@ -119,6 +132,7 @@ class DemuxChannel final : public Channel {
   const char* kind() const override { return "demux"; }
   size_t size() const override { return slots_.size(); }
   void endpoint_done(int endpoint) override;
+  void cancel_graph() override;
 
   // ---- the producer: demux, on the trunk's thread ----
   // Queues a verified block for slot j; waits while it is full. A slot whose branch is gone

@@ -76,6 +76,26 @@ const CASES: Record<string, () => Promise<void>> = {
     expect(ls.dumps[0].parts.length).toBeGreaterThanOrEqual(1);
     expect((await xfa(['verify', '-c', db])).code).toBe(0);
   },
+  'mux-backup.xfa': async () => {
+    const dir = scratch();
+    const [a, b] = [join(dir, 'a'), join(dir, 'b dir')];
+    makeTree(a);
+    mkdirSync(b);
+    writeFileSync(join(b, 'only'), 'one file\n');
+    const mux = join(dir, 'all.mux');
+    const out = await runFile('mux-backup.xfa', { SRC1: a, SRC2: b, DEST: mux, HOST: 'h1', LENGTH: '300000', SYNC: 'no' }, ['--json']);
+    const map = jsonLines(out.stdout).find((m) => m.type === 'stream-map');
+    expect(JSON.parse(String(map?.map)).streams.map((s: { host: string; disk: string }) => `${s.host}:${s.disk}`)).toEqual([`h1:${a}`, `h1:${b}`, 'h1:random']);
+    for (const [disk, src] of [[a, a], [b, b]]) {
+      const restored = join(dir, `r${src === a ? 1 : 2}`);
+      mkdirSync(restored);
+      const r = await xfa(['launch', `source-file path='${mux}' ! demux streams='h1:${disk}' ! dest-process cmd="tar -xf - -C '${restored}'"`]);
+      expect(r.code, r.stderr).toBe(0);
+      sameTree(src, restored);
+    }
+    const r3 = await xfa(['launch', `source-file path='${mux}' ! demux streams=3 ! dest-null seed=3`]);
+    expect(r3.code, r3.stderr).toBe(0);
+  },
   'verify-random.xfa': async () => {
     const out = await runFile('verify-random.xfa', { LENGTH: '8MiB', SEED: '7' }, ['--json']);
     const crcs = jsonLines(out.stdout).filter((m) => m.type === 'crc');

@@ -165,6 +165,10 @@ class Element {
   void fail(Error e);
   // The same, attributed to another element (a glue reporting a neighbour's fd error).
   void fail_as(const Element* who, Error e);
+  // Cancel the transfer without an error, as Transfer::cancel(). Any thread; never blocks. For an
+  // element that learns from outside its chain that the work is called off (the channel of a
+  // cancelled multiplexing graph, csrc/core/mux_channel.h).
+  void cancel_transfer();
   void post(Message m);
   Message msg(MsgType t) const { return Message(t, name_, index_); }
   // A `slice` message: input slice `slice` [in_offset, +in_length) became output bytes
