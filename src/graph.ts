@@ -146,6 +146,7 @@ export class XferGraph extends EventEmitter {
     this.cancelled = true;
     // The channels first: from then on an element that finds its neighbour gone cancels its own
     // transfer rather than failing, and no mux can end all its streams and commit.
+    for (const ch of this.channels) ch.markCancelled();
     for (const ch of this.channels) ch.cancel();
     // Downstream first: a demux output cancelled after a mux input could first see that input's
     // stream end ABORTED and fail; a mux input cancelled after its mux would fail on "mux gone".

@@ -59,6 +59,8 @@ export interface NativeChannel {
   endpointDone(e: number): void;
   /** The whole graph is being cancelled: every element on it cancels its own transfer. */
   cancel(): void;
+  /** Says the graph is cancelled without waking anyone yet: mark every channel, then cancel each. */
+  markCancelled(): void;
 }
 
 export interface MuxHeaderFields {

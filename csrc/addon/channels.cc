@@ -16,6 +16,7 @@ class JsChannel : public Napi::ObjectWrap<JsChannel> {
     return DefineClass(env, "Channel",
                        {InstanceMethod("endpointDone", &JsChannel::EndpointDone),
                         InstanceMethod("cancel", &JsChannel::Cancel),
+                        InstanceMethod("markCancelled", &JsChannel::MarkCancelled),
                         InstanceAccessor("id", &JsChannel::Id, nullptr), InstanceAccessor("kind", &JsChannel::Kind, nullptr),
                         InstanceAccessor("size", &JsChannel::Size, nullptr)});
   }
@@ -41,6 +42,10 @@ class JsChannel : public Napi::ObjectWrap<JsChannel> {
   }
   Napi::Value Cancel(const Napi::CallbackInfo& info) {
     ch_->cancel_graph();
+    return info.Env().Undefined();
+  }
+  Napi::Value MarkCancelled(const Napi::CallbackInfo& info) {
+    ch_->mark_cancelled();
     return info.Env().Undefined();
   }
   Napi::Value Id(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(ch_->id())); }

@@ -6,7 +6,7 @@
 namespace xfa::addon {
 
 // Adds to `exports`:
-//   new Channel(kind: 'mux'|'demux', n, queueBlocks?) → {id, kind, size, endpointDone(e), cancel()}: a
+//   new Channel(kind: 'mux'|'demux', n, queueBlocks?) → {id, kind, size, endpointDone(e), markCancelled(), cancel()}: a
 //     MuxChannel (n inputs) or DemuxChannel (n outputs), registered by id for the elements'
 //     `channel` property; it lives while this object or an element holds it.
 //   fletcher32(buf) → number, muxHeader({flags, stream, length, sequence, checksum}) → Buffer,

@@ -60,7 +60,10 @@ class Channel {
   virtual size_t size() const = 0;       // streams (mux) or slots (demux)
   // -1: the trunk transfer is done; k >= 0: the transfer of branch k is done.
   virtual void endpoint_done(int endpoint) = 0;
-  // The graph is being cancelled (see above). Any thread; never blocks.
+  // The graph is being cancelled (see above). Any thread; never blocks. A graph with several
+  // channels marks them all before it wakes any (mark_cancelled, then cancel_graph on each), so
+  // no element can see one channel stop while another does not yet say why.
+  void mark_cancelled() { graph_cancelled_.store(true, std::memory_order_release); }
   virtual void cancel_graph() = 0;
   bool graph_cancelled() const { return graph_cancelled_.load(std::memory_order_acquire); }
 
