@@ -1,8 +1,9 @@
-// Standalone correctness check and micro-benchmark for the two byte kernels of csrc/core:
-// lcg_fill (Amanda's simpleprng) and crc32c_update. Not part of the CMake build:
+// Standalone correctness check and micro-benchmark for the byte kernels of csrc/core:
+// lcg_fill (Amanda's simpleprng), crc32c_update and fletcher32 (mux packets). Not part of the
+// CMake build:
 //
 //   g++ -O2 -I csrc/core -I csrc/include bench/native/kernels_bench.cc csrc/core/lcg.cc
-//       csrc/core/crc32c.cc -o /tmp/kernels_bench
+//       csrc/core/crc32c.cc csrc/core/fletcher32.cc -o /tmp/kernels_bench
 //   /tmp/kernels_bench check          # vectors + random lengths/offsets/splits vs bytewise reference
 //   /tmp/kernels_bench bench [runs]   # MB/s medians, 256 KiB buffers (also 4 KiB and 1 MiB)
 //
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "crc32c.h"
+#include "fletcher32.h"
 #include "lcg.h"
 
 using namespace xfa;
@@ -38,6 +40,16 @@ uint32_t ref_crc_update(uint32_t c, const uint8_t* p, size_t n) {
     for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
   }
   return c;
+}
+
+uint32_t ref_fletcher(const uint8_t* p, size_t n) {
+  uint32_t s1 = 0, s2 = 0;
+  for (size_t i = 0; i < n; i += 2) {
+    const uint32_t w = p[i] | (i + 1 < n ? uint32_t{p[i + 1]} << 8 : 0u);
+    s1 = (s1 + w) % 65535;
+    s2 = (s2 + s1) % 65535;
+  }
+  return (s2 << 16) | s1;
 }
 
 int failures = 0;
@@ -130,6 +142,34 @@ int check() {
       expect(c == ref_crc_update(crc32c_init(), d.data() + off, n), "crc split vs ref n=" + std::to_string(n));
     }
   }
+  // Fletcher-32: vectors, every length 0..1100, random lengths/offsets, 0xff runs, random splits.
+  {
+    expect(fletcher32("abcde", 5) == 0xF04FC729u && fletcher32("abcdef", 6) == 0x56502D2Au &&
+               fletcher32("abcdefgh", 8) == 0xEBE19591u && fletcher32("", 0) == 0,
+           "fletcher32 vectors");
+    std::vector<uint8_t> d((1 << 21) + 64);
+    for (auto& x : d) x = static_cast<uint8_t>(rng());
+    for (size_t n = 0; n <= 1100; ++n) {
+      const size_t off = rng() % 64;
+      expect(fletcher32(d.data() + off, n) == ref_fletcher(d.data() + off, n), "fletcher n=" + std::to_string(n));
+    }
+    for (int it = 0; it < 100; ++it) {
+      const size_t off = rng() % 64, n = rng() % (1 << 21);
+      expect(fletcher32(d.data() + off, n) == ref_fletcher(d.data() + off, n), "fletcher n=" + std::to_string(n));
+    }
+    std::vector<uint8_t> ff(3 << 20, 0xff);
+    expect(fletcher32(ff.data(), ff.size()) == ref_fletcher(ff.data(), ff.size()), "fletcher 0xff run");
+    for (int it = 0; it < 200; ++it) {
+      const size_t off = rng() % 64, n = rng() % (1 << 20);
+      Fletcher32 f;
+      for (size_t pos = 0; pos < n;) {
+        const size_t k = std::min<size_t>(n - pos, (rng() & 1) ? rng() % 64 : rng() % 100000);
+        f.update(d.data() + off + pos, k);
+        pos += k;
+      }
+      expect(f.value() == ref_fletcher(d.data() + off, n), "fletcher split n=" + std::to_string(n));
+    }
+  }
   std::printf("check: %s (hw crc: %d)\n", failures ? "FAILED" : "ok", crc32c_hardware() ? 1 : 0);
   return failures ? 1 : 0;
 }
@@ -162,13 +202,15 @@ volatile uint32_t sink;
 int bench(int runs) {
   std::vector<uint8_t> buf((1 << 20) + 64);
   for (size_t sz : {size_t{4096}, size_t{262144}, size_t{1 << 20}}) {
-    std::vector<double> lcg, crc;
+    std::vector<double> lcg, crc, fl;
     uint32_t st = 42;
     lcg_fill(st, buf.data(), buf.size());
     for (int r = 0; r < runs; ++r) {
       lcg.push_back(mbps([&] { lcg_fill(st, buf.data(), sz); }, sz));
       crc.push_back(mbps([&] { sink = crc32c_update(sink, buf.data(), sz); }, sz));
+      fl.push_back(mbps([&] { sink = fletcher32(buf.data(), sz); }, sz));
     }
+    std::printf("size %7zu  fletcher32 %8.0f MB/s (median of %d)\n", sz, median(fl), runs);
     std::printf("size %7zu  lcg_fill %8.0f MB/s   crc32c %8.0f MB/s   (median of %d; lcg min/max %.0f/%.0f, crc %.0f/%.0f)\n",
                 sz, median(lcg), median(crc), runs, *std::min_element(lcg.begin(), lcg.end()),
                 *std::max_element(lcg.begin(), lcg.end()), *std::min_element(crc.begin(), crc.end()),
