@@ -898,16 +898,11 @@ async function copyOne(catalog: Catalog, item: PlanItem, opts: MigrateOptions, s
       ...(opts.partCache ? { 'part-cache': opts.partCache } : {}),
     };
     const xfer = new Xfer([src.spec, element('dest-taper', taperProps)], { signal: opts.signal, progressMs: 500 });
-    // Tapes pad a file's last block with zeros: source-device (the Recorder's read-back) would
-    // read more than was written, so tape parts are read back here at their exact sizes.
-    const padded = (devices ?? []).some((dev) => dev.startsWith('tape:'));
-    const headerLine = headerText(splitHeader(src.header, 1)).split('\n')[0];
     const rec = new Recorder(catalog, copyInfo, devices
-      ? { deviceOf: (m) => (m.slot !== undefined ? devices[m.slot - 1] : undefined), writer: 'dest-taper#2', readBack: !padded }
+      ? { deviceOf: (m) => (m.slot !== undefined ? devices[m.slot - 1] : undefined), writer: 'dest-taper#2' }
       : { changer: to, writer: 'dest-taper#2' });
     let lastSlot = slot;
     let writerCrc: { crc: string; size: number } | undefined;
-    let failed = false;
     const verifyError = (message: string): XferMessage => ({ type: 'error', elt: 'migrate', index: -1, version: 1, message, op: 'verify', errno: 0 });
     xfer.on('message', (m: XferMessage) => {
       onSource(m);
@@ -918,19 +913,11 @@ async function copyOne(catalog: Catalog, item: PlanItem, opts: MigrateOptions, s
         if (s !== undefined) lastSlot = s;
       }
       if (m.type === 'crc') writerCrc = { crc: m.crc, size: m.size };
-      if (m.type === 'error' || m.type === 'cancel') failed = true;
       if (m.type === 'done') {
         // The copy is good only if what was read is the source dump and what was written is what was read.
         const bad = srcError ? undefined : sourceMismatch()
           ?? (writerCrc && (writerCrc.crc !== srcCrc!.crc || writerCrc.size !== srcCrc!.size) ? `wrote CRC ${writerCrc.crc}, read ${srcCrc!.crc}` : undefined);
         if (bad) rec.message(verifyError(bad));
-        else if (padded && !failed && writerCrc) {
-          void readBackExact(catalog, rec.dumpId, to, headerLine, writerCrc).then((why) => {
-            if (why) rec.message(verifyError(why));
-            rec.message(m);
-          });
-          return;
-        }
       }
       rec.message(m);
     });
@@ -952,40 +939,6 @@ async function copyOne(catalog: Catalog, item: PlanItem, opts: MigrateOptions, s
     src.release?.();
     return { item, status: 'failed', sourceId: sourceId ?? undefined, error: (e as Error).message };
   }
-}
-
-/**
- * Reads every part of a copy back at its recorded size (source-recovery over the copy's parts,
- * one byte range per part: tapes pad the last block) and records the part CRCs when they combine
- * to the writer's. Returns why not, if they do not.
- */
-async function readBackExact(catalog: Catalog, copyId: number, changer: string, header: string, writer: { crc: string; size: number }): Promise<string | undefined> {
-  const parts = catalog.parts(copyId);
-  const list = parts.map((p) => `${p.label}:${p.fileno}:${p.size}`);
-  const crcs: string[] = [];
-  let offset = 0;
-  for (const p of parts) {
-    let got: { crc: string; size: number } | undefined;
-    if (p.size === 0) got = { crc: CRC_EMPTY, size: 0 };
-    else {
-      const xfer = new Xfer([element('source-recovery', { changer, header, parts: list, offset, size: p.size }), element('dest-null', {})]);
-      xfer.on('message', (m: XferMessage) => {
-        if (m.type === 'crc' && m.index === 0) got = { crc: m.crc, size: m.size };
-      });
-      try {
-        await xfer.start().done;
-      } catch (e) {
-        return `part ${p.partnum} at ${p.label}:${p.fileno}: read back failed: ${(e as Error).message}`;
-      }
-    }
-    if (!got || got.size !== p.size) return `part ${p.partnum} at ${p.label}:${p.fileno}: read back ${got?.size ?? 0} bytes, wrote ${p.size}`;
-    crcs.push(got.crc);
-    offset += p.size;
-  }
-  const all = crc32cOfParts(parts.map((p, i) => ({ crc: crcs[i], size: p.size })));
-  if (all !== writer.crc || offset !== writer.size) return `the parts read back have CRC ${all} (${offset} bytes), the writer's is ${writer.crc} (${writer.size} bytes)`;
-  catalog.tx(() => parts.forEach((p, i) => catalog.setPartCrc(p.id, crcs[i])));
-  return undefined;
 }
 
 /** The copy holds the same stored bytes: the source's slice index (if any) is the copy's too. */

@@ -6,8 +6,8 @@
  *   - `part-done` (successful, size > 0): the part and its volume, in one transaction;
  *   - `info` "relabeled (erased) volume": the volume's old parts are dropped;
  *   - `crc` from the writer: the dump's size and CRC;
- *   - `done`: without an `error` before it, every part is read back from its volume (source-device)
- *     and its CRC recorded; only when the parts' CRCs combine to the writer's CRC is the dump
+ *   - `done`: without an `error` before it, every part is read back from its volume (source-recovery,
+ *     headers checked, exactly the part's bytes even where the medium pads) and its CRC recorded; only when the parts' CRCs combine to the writer's CRC is the dump
  *     marked 'ok'. Any error, a missing CRC or a mismatch marks it 'failed' with the reason.
  *
  * Each step is its own transaction, so a crash leaves the catalog consistent: the dump stays
@@ -25,7 +25,9 @@ import { element, type ElementSpec } from '../registry.js';
 import { SliceIndex } from '../slice-index.js';
 import { Xfer, XferError } from '../xfer.js';
 import { crc32cOfParts } from './crc.js';
-import type { Catalog, CopyInfo, DumpInfo, DumpStatus, PartRow } from './db.js';
+import type { Catalog, CopyInfo, DumpInfo, DumpRow, DumpStatus, PartRow } from './db.js';
+import { recoveryElement } from './recovery.js';
+import type { ByteRange } from '../slice-index.js';
 
 export interface RecorderOptions {
   /** The changer the writer used ("chg-disk:DIR"), to name each slot's device; or deviceOf. */
@@ -61,6 +63,23 @@ export async function readPartCrc(device: string, fileno: number, label?: string
   xfer.start();
   await xfer.done;
   if (!crc) throw new Error(`${device} file ${fileno}: no CRC from source-device`);
+  return crc;
+}
+
+/**
+ * The CRC32C of bytes `range` of a dump's stored stream, read from its volumes with
+ * source-recovery (every part's header checked; a range ends where the written data ends, even on
+ * media that pad a file's last block, as tapes do).
+ */
+export async function readDumpRangeCrc(d: DumpRow, parts: readonly PartRow[], range: ByteRange): Promise<{ crc: string; size: number }> {
+  const xfer = new Xfer([recoveryElement(d, parts, range), element('dest-null', {})]);
+  let crc: { crc: string; size: number } | undefined;
+  xfer.on('message', (m: XferMessage) => {
+    if (m.type === 'crc' && m.index === 0) crc = { crc: m.crc, size: m.size };
+  });
+  xfer.start();
+  await xfer.done;
+  if (!crc) throw new Error(`dump #${d.id}: no CRC from source-recovery`);
   return crc;
 }
 
@@ -139,14 +158,17 @@ export class Recorder {
     if (total !== this.crc.size) return this.fail(`parts hold ${total} bytes, the writer wrote ${this.crc.size}`);
     if (this.opts.readBack !== false) {
       const crcs: Array<[PartRow, string]> = [];
+      const dump = this.catalog.dump(this.dumpId)!;
+      let offset = 0;
       for (const p of parts) {
         if (!p.device) return this.fail(`part ${p.partnum} on ${p.label}: device unknown, cannot read it back`);
         let got: { crc: string; size: number };
         try {
-          got = await readPartCrc(p.device, p.fileno, p.label);
+          got = await readDumpRangeCrc(dump, parts, { offset, length: p.size });
         } catch (e) {
           return this.fail(`part ${p.partnum} at ${p.label}:${p.fileno}: read back failed: ${e instanceof XferError ? e.message : String(e)}`);
         }
+        offset += p.size;
         if (got.size !== p.size) return this.fail(`part ${p.partnum} at ${p.label}:${p.fileno}: read back ${got.size} bytes, wrote ${p.size}`);
         crcs.push([p, got.crc]);
       }
