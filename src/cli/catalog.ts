@@ -18,7 +18,8 @@ export function catalogPath(args: ParsedArgs, io: Io): string {
   return io.env.XFA_CATALOG || join(io.env.HOME || homedir(), '.local', 'share', 'xfa', 'catalog.db');
 }
 
-function withCatalog<R>(args: ParsedArgs, io: Io, f: (c: Catalog) => R | Promise<R>): Promise<R | number> {
+/** Opens the catalog, runs f, closes it; a catalog that cannot be opened is exit 1 with why. */
+export function withCatalog<R>(args: ParsedArgs, io: Io, f: (c: Catalog) => R | Promise<R>): Promise<R | number> {
   let cat: Catalog;
   try {
     cat = openCatalog(catalogPath(args, io));

@@ -1,12 +1,11 @@
 /** `xfa migrate` (amvault): options to MigrateOptions, lines or JSON out; src/catalog/migrate.ts does the work. */
 import { constants } from 'node:os';
-import { openCatalog, type Catalog, type CatalogError } from '../catalog/db.js';
 import { migrate as runMigrate, MigrateError, planMigration, type CopyResult, type MigrateEvent, type MigrateOptions, type PlanItem } from '../catalog/migrate.js';
 import type { S3DeviceProperties } from '../devices/s3.js';
 import { parseSize } from '../props.js';
 import { humanBytes as formatSize } from './format.js';
 import type { ParsedArgs } from './args.js';
-import { catalogPath } from './catalog.js';
+import { withCatalog } from './catalog.js';
 import { Exit, UsageError, type Io } from './io.js';
 
 const name = (i: PlanItem): string => `${i.host}:${i.disk} level ${i.level} ${i.datestamp}`;
@@ -46,17 +45,6 @@ function options(args: ParsedArgs, io: Io): MigrateOptions {
     to, from: str('from'), host: str('host'), disk: str('disk'), since: str('since'), fullsOnly: v['fulls-only'] === true, latestFulls: v['latest-fulls'] === true,
     partSize, labelTemplate: str('label-template'), labelstr: str('labelstr'), deviceProperties: props, partCache: cache === 'none' ? undefined : cache, s3,
   };
-}
-
-function withCatalog(args: ParsedArgs, io: Io, f: (c: Catalog) => Promise<number> | number): Promise<number> {
-  let cat: Catalog;
-  try {
-    cat = openCatalog(catalogPath(args, io));
-  } catch (e) {
-    io.err(`xfa: ${(e as CatalogError).message}\n`);
-    return Promise.resolve(Exit.failed);
-  }
-  return Promise.resolve().then(() => f(cat)).finally(() => cat.close());
 }
 
 const planJson = (i: PlanItem) => ({ type: 'plan', ...i });
