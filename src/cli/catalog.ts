@@ -97,6 +97,7 @@ export function verify(args: ParsedArgs, io: Io): Promise<number> {
     else {
       for (const p of r.problems) io.out(`${p.where}: ${p.message}\n`);
       const ix = r.indexes ? `, ${r.indexes} slice index${r.indexes === 1 ? '' : 'es'} (${r.slicesProbed} slice starts read)` : '';
+      for (const k of r.skipped) io.out(`dump ${k.dump}: not checked: ${k.why}\n`);
       io.out(`${count(r.volumes, 'volume')}, ${count(r.dumps, 'dump')}, ${count(r.parts, 'part')}${ix}, ${humanBytes(r.bytes)} read: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}\n`);
     }
     return r.problems.length ? Exit.failed : Exit.ok;

@@ -76,6 +76,10 @@ describe('holding → vtape → second vtape set', () => {
     expect(await readsBack(`chg-disk:${set2}`, B, b2, 12)).toEqual({ crc: crcOf(12, 300 * KiB + 5), size: 300 * KiB + 5 });
     const labels = [...new Set(cat.parts().filter((p) => p.label.startsWith('TWO-') || p.label.startsWith('ONE-')).map((p) => p.label))];
     expect((await verify(cat, { labels })).problems).toEqual([]);
+    // the whole catalog verifies too: the originals on the holding disk are skipped, said why
+    const all = await verify(cat);
+    expect(all.problems).toEqual([]);
+    expect(all.skipped.map((x) => x.why)).toEqual([expect.stringMatching(/^on the holding disk /), expect.stringMatching(/^on the holding disk /)]);
 
     // Again: nothing to do — every family already has an ok copy there.
     const again = await migrate(cat, { to: `chg-disk:${set2}`, partSize: 128 * KiB, labelTemplate: 'TWO-%%' });
