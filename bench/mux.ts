@@ -39,6 +39,9 @@ async function aggregate(): Promise<void> {
   const bs: number[] = [];
   const ratios: number[] = [];
   for (let i = 0; i < RUNS; i++) {
+    // Each side writes a fresh file: replacing the previous run's 400 MB would add its unlink.
+    rmSync(one, { force: true });
+    rmSync(out, { force: true });
     const tb = await timeIt(() => new Xfer([
       element('source-random', { length: bytes, seed: 1, rate: RATE }), element('dest-file', { path: one, sync: false }),
     ], { progressMs: 0 }).start().done.then(() => undefined));
