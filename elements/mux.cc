@@ -190,7 +190,7 @@ const bool registered = register_element({
     {{"map", PropType::kStrings, "", 0, -1, false,
       "per input, in order: host:disk[:level[:program]] for the stream map, e.g. db1:/var:0:tar,db1:/etc:0:tar"}},
     {{Mech::kNone, Mech::kPullBuffer, 0, 1, 0}},
-    "source-random length=1GiB seed=1 ! m.  source-random length=1GiB seed=2 ! m.  mux name=m ! dest-file path=/tmp/mux",
+    "source-process cmd=\"tar -cf - -C /etc .\" ! mux map=db1:/etc:0:tar ! dest-file path=/tmp/db1.mux",
     [](const Props& p) { return std::make_unique<Mux>(p); },
 });
 
