@@ -22,6 +22,11 @@
  * cancelled. `cancel()` (or the signal) cancels the channels, then every transfer (downstream first), so
  * each ends `cancelled` rather than failing on a neighbour's cancel, and nothing is committed.
  *
+ * Threads: every transfer asks the worker pool for all of its threads at once (worker_pool.h),
+ * trunks first. The chains of a graph depend on each other, so the pool must be able to hold all
+ * of them together: a graph needing more threads than XFA_MAX_THREADS (default 64; a mux input
+ * usually takes one) would wait for ever once the pool is full — keep graphs below that.
+ *
  * Messages: each transfer's messages, in its own order, with `chain` (the index in `chains`);
  * per-stream progress comes as `stream` messages from the mux or demux, the stream map as
  * `stream-map` (for the catalog: it says which host/disk/level each stream id holds). Instead of
@@ -136,7 +141,9 @@ export class XferGraph extends EventEmitter {
       if (signal.aborted) queueMicrotask(() => this.cancel());
       else signal.addEventListener('abort', () => this.cancel(), { once: true });
     }
-    this.xfers.forEach((x) => x.start());
+    // Trunks first: they get their worker threads before any branch can queue data for them.
+    this.plan.chains.forEach((c, i) => c.role === 'trunk' && this.xfers[i].start());
+    this.plan.chains.forEach((c, i) => c.role === 'branch' && this.xfers[i].start());
     return this;
   }
 
