@@ -52,6 +52,17 @@ class DestDevice final : public Element {
   std::string fd_label() const override { return spec_; }
 
   Status setup() override {
+    bs_ = dev_->block_size();
+    stage_.resize(bs_);
+    t0_ = std::chrono::steady_clock::now();
+    if (dev_->needs_worker_thread()) {
+      deferred_ = true;  // an s3: volume (xfa/device.h): started by the first push(), on a worker
+      return ok();
+    }
+    return load();
+  }
+
+  Status load() {
     const std::string ts = !timestamp_.empty() ? timestamp_ : header_.datestamp;
     if (Status s = dev_->start(mode_, label_, ts)) return s;
     started_ = true;
@@ -59,15 +70,24 @@ class DestDevice final : public Element {
       return plain_error("start " + spec_, "the volume is labeled \"" + dev_->volume_label() + "\", not \"" + label_ + "\"");
     }
     if (Status s = dev_->start_file(header_)) return s;
-    bs_ = dev_->block_size();
-    stage_.resize(bs_);
-    t0_ = std::chrono::steady_clock::now();
     return ok();
+  }
+
+  // The deferred load(), on the pushing thread; false (and the transfer failed) if it failed.
+  bool loaded() {
+    if (!deferred_) return true;
+    deferred_ = false;
+    if (Status s = load()) {
+      failed_ = true;
+      fail(*s);
+      return false;
+    }
+    return true;
   }
 
   void push(BlockRef b) override {
     if (!b) return finish_data();
-    if (cancelled() || failed_) return;
+    if (cancelled() || failed_ || !loaded()) return;
     const uint8_t* p = b->data();
     size_t n = b->size();
     count_in(n);
@@ -134,7 +154,7 @@ class DestDevice final : public Element {
   }
 
   void finish_data() {
-    if (eof_ || cancelled() || failed_) return;
+    if (eof_ || cancelled() || failed_ || !loaded()) return;
     eof_ = true;
     if (staged_ > 0) {
       size_t n = staged_;
@@ -157,6 +177,7 @@ class DestDevice final : public Element {
   DeviceAccess mode_ = DeviceAccess::kAppend;
   std::unique_ptr<Device> dev_;
   bool started_ = false;
+  bool deferred_ = false;
   bool failed_ = false;
   bool eof_ = false;
   size_t bs_ = 0;

@@ -133,9 +133,25 @@ class DestTaper final : public Element {
   std::string fd_label() const override { return changer_spec_; }
 
   Status setup() override {
-    if (Status s = next_volume()) return s;
-    bs_ = dev_->block_size();
-    leom_ = dev_->properties().leom;
+    // Volumes that must not be touched on this (the JavaScript) thread — s3: behind the device
+    // bridge (xfa/device.h) — are loaded by the first push() instead; the block size and LEOM
+    // come from the first slot's device properties, which opening it (no I/O) gives.
+    std::unique_ptr<Device> probe;
+    if (next_slot_ < changer_->slot_count()) {
+      auto d = changer_->open_slot(next_slot_, options_);
+      if (auto* e = std::get_if<Error>(&d)) return *e;
+      probe = std::move(std::get<std::unique_ptr<Device>>(d));
+    }
+    if (probe && probe->needs_worker_thread()) {
+      deferred_ = true;
+      bs_ = probe->block_size();
+      leom_ = probe->properties().leom;
+    } else {
+      probe.reset();
+      if (Status s = next_volume()) return s;
+      bs_ = dev_->block_size();
+      leom_ = dev_->properties().leom;
+    }
     if ((cache_ == Cache::kMemory || cache_ == Cache::kDisk) && part_size_ > cache_max_) {
       post(msg(MsgType::kInfo).set("message", "part-size " + std::to_string(part_size_) + " capped at part-cache-max-size " +
                                                   std::to_string(cache_max_)));
@@ -341,7 +357,7 @@ class DestTaper final : public Element {
   // One block of the dump (bs_ bytes, or fewer at EOF).
   void emit(const uint8_t* p, size_t n) {
     if (in_part_ && part_size_ > 0 && part_in_ >= part_size_) end_part("part-size", false);
-    if (failed_) return;
+    if (failed_ || !loaded()) return;
     if (!in_part_ && !start_part()) return;
     if (!cache_add(p, n)) return;
     part_in_ += n;
@@ -549,9 +565,17 @@ class DestTaper final : public Element {
       staged_ = 0;
       emit(stage_.data(), n);
     }
-    if (failed_) return;
+    if (failed_ || !loaded()) return;
     if (!in_part_ && partnum_ == 1 && !start_part()) return;  // an empty dump: one empty part
     post(msg(MsgType::kCrc).set("crc", crc_hex(crc32c_final(crc_))).set("size", static_cast<int64_t>(size_)));
+  }
+
+  // The first volume, when setup() deferred it (pushing thread). False after fail().
+  bool loaded() {
+    if (!deferred_) return true;
+    deferred_ = false;
+    if (Status v = next_volume()) return fail_now(*v);
+    return true;
   }
 
   bool fail_now(Error e) {
@@ -601,6 +625,7 @@ class DestTaper final : public Element {
   std::string hold_path_;
 
   bool failed_ = false;
+  bool deferred_ = false;
   bool eof_ = false;
   uint64_t size_ = 0;
   uint32_t crc_ = crc32c_init();

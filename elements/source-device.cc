@@ -37,6 +37,21 @@ class SourceDevice final : public Element {
   std::string fd_label() const override { return spec_; }
 
   Status setup() override {
+    if (dev_->needs_worker_thread()) {
+      // An s3: volume (xfa/device.h): loaded by the first pull(), on a worker thread.
+      if (block_size() < dev_->block_size()) return small_blocks();
+      deferred_ = true;
+      return ok();
+    }
+    return load();
+  }
+
+  Status small_blocks() const {
+    return plain_error("setup", "the transfer's block size " + std::to_string(block_size()) + " is smaller than the device's " +
+                                    std::to_string(dev_->block_size()) + " (set BLOCK_SIZE in device-properties)");
+  }
+
+  Status load() {
     if (Status s = dev_->start(DeviceAccess::kRead, "", "")) return s;
     started_ = true;
     const std::string where = "file " + std::to_string(file_) + " of volume " + dev_->volume_label();
@@ -46,9 +61,7 @@ class SourceDevice final : public Element {
     if (Status s = dev_->seek_file(file_, &h)) return s;
     if (h.type == amanda::FileType::kTapeEnd)
       return plain_error("seek_file " + std::to_string(file_) + " " + spec_, "no " + where + ": the volume ends before it");
-    if (block_size() < dev_->block_size())
-      return plain_error("setup", "the transfer's block size " + std::to_string(block_size()) + " is smaller than the device's " +
-                                      std::to_string(dev_->block_size()) + " (set BLOCK_SIZE in device-properties)");
+    if (block_size() < dev_->block_size()) return small_blocks();
     if (keep_header_) pending_ = dev_->file_header_bytes();
     std::string text = dev_->file_header_bytes().c_str();  // up to the NUL padding
     post(msg(MsgType::kInfo).set("message", where + ": " + amanda::first_line(text.data(), text.size()))
@@ -58,6 +71,14 @@ class SourceDevice final : public Element {
 
   BlockRef pull() override {
     if (cancelled() || done_) return {};
+    if (deferred_) {
+      deferred_ = false;
+      if (Status s = load()) {
+        done_ = true;
+        fail(*s);
+        return {};
+      }
+    }
     BlockRef b = alloc_block();
     size_t filled = 0;
     const size_t cap = b->capacity();
@@ -116,6 +137,7 @@ class SourceDevice final : public Element {
   bool keep_header_ = false;
   std::unique_ptr<Device> dev_;
   bool started_ = false;
+  bool deferred_ = false;
   bool done_ = false;
   std::string pending_;
   size_t pending_at_ = 0;

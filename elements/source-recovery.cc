@@ -88,6 +88,13 @@ class SourceRecovery final : public Element {
 
   Status setup() override {
     t0_ = std::chrono::steady_clock::now();
+    // Devices that must not be called on this (the JavaScript) thread — s3: volumes behind the
+    // device bridge (xfa/device.h) — are loaded at the first pull() instead.
+    if (changer_->slot_count() > 0) {
+      auto d = changer_->open_slot(0, options_);
+      if (auto* e = std::get_if<Error>(&d)) return *e;
+      if (std::get<std::unique_ptr<Device>>(d)->needs_worker_thread()) return ok();
+    }
     // The first part is found and verified now, so a missing volume or a wrong dump fails early.
     if (Status s = open_next()) return s;
     return ok();

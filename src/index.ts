@@ -6,6 +6,7 @@
  *     await xfer.start().done;
  */
 import '../elements/index.js';
+import './devices/s3.js'; // registers s3: devices with the engine (device bridge)
 import { linearChain, parsePipeline } from './dsl/index.js';
 import { native, type NativeLinkPreview } from './native.js';
 import { registry, type ElementSpec } from './registry.js';
@@ -23,6 +24,8 @@ export { Xfer, XferError, engineStats, type ElementStats, type XferOptions, type
 export { XferGraph, XferGraphError, graph, type ChainDoneMessage, type ChainMessage, type ChainOutcome, type GraphMessage, type GraphOptions, type GraphResult } from './graph.js';
 export * from './media/header.js';
 export * from './media/volume.js';
+export { S3Device, S3DeviceError, registerS3Device, s3PropsWithEnv, type S3DeviceProperties } from './devices/s3.js';
+export { registerDeviceType, unregisterDeviceType, type BridgeableDevice, type DeviceFactory } from './devices/bridge.js';
 
 export interface ParseOptions extends XferOptions {
   /** Values for ${VAR}; the environment is NOT consulted unless you pass it. */

@@ -9,6 +9,7 @@
 #include "bridge_port.h"
 #include "crc32c.h"
 #include "channels.h"
+#include "device_host.h"
 #include "media.h"
 #include "message_pump.h"
 #include "transfer.h"
@@ -273,6 +274,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("crc32c", Napi::Function::New(env, Crc32c));
   init_media(env, exports);  // headerBuild, headerParse, volumeScan, ... (media.cc)
   init_channels(env, exports);  // channel, fletcher32, muxHeader... (channels.cc)
+  init_device_host(env, exports);  // deviceBridgeRegister/Unregister (device_host.cc)
   return exports;
 }
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <utility>
 
+#include "../devices/js_device.h"
 #include "glue/glue.h"
 #include "worker_pool.h"
 
@@ -158,6 +159,8 @@ std::vector<std::function<void()>> Transfer::launch() {
     for (uint32_t t = 0; t < threads_of_[i]; ++t) {
       Element* e = chain_[i];
       jobs.push_back([self, e, t] {
+        // Devices that wait for JavaScript (js_device.h) wake on this transfer's cancel.
+        ThreadCancelFd cancel_scope(self->cancel_fd_);
         const uint64_t t0 = now_ns();
         e->run(static_cast<int>(t));
         e->add_busy_ns(now_ns() - t0);

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "devices.h"
+#include "js_device.h"
 #include "xfa/device.h"
 
 namespace xfa {
@@ -142,7 +143,7 @@ std::variant<std::unique_ptr<Device>, Error> open_device(const std::string& spec
       if (Status s = dev->set_property(k, v)) return *s;
     return std::move(dev);
   }
-  return plain_error("open device \"" + spec + "\"", "unknown device type \"" + type + "\" (known: file, diskflat, null, tape, rait)");
+  return devices::make_js(spec, type, options);  // a TypeScript device, or "unknown device type"
 }
 
 std::variant<DeviceOptions, Error> parse_device_options(const std::vector<std::string>& items) {

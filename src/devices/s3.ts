@@ -31,8 +31,12 @@
  * MAX_VOLUME_USAGE (label, headers and data counted); at the limit writeBlock() returns 'full'
  * and writes nothing (PEOM), or fails when LEOM is false.
  *
- * Not (yet) usable behind dest-device/dest-taper: those drive a C++ Device from engine threads,
- * and the device bridge to TypeScript devices (csrc/devices/js, DESIGN.md §1) does not exist yet.
+ * Behind the device bridge (src/devices/bridge.ts, csrc/devices/js_device.h) the C++ media
+ * elements (dest-taper, dest-device, source-device, source-recovery) and changers use `s3:` specs
+ * like any device: importing this module (or 'xfa') registers the type. There, the device's
+ * properties come from the element's device-properties, and what they leave out from the
+ * environment: S3_ENDPOINT (a URL) or S3_HOST (+ S3_SSL), S3_REGION, S3_ACCESS_KEY and
+ * S3_SECRET_KEY (see s3PropsWithEnv). interrupt() cuts requests in flight short for a cancel.
  */
 import { createHash } from 'node:crypto';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -40,6 +44,7 @@ import { headerText, parseHeader, type AmandaHeader } from '../media/header.js';
 import { parseSize } from '../props.js';
 import { MIN_PART, S3Error, etagHex, makeClient, toS3Error, withRetry, type RetryPolicy, type S3Options } from '../s3/client.js';
 import { S3ObjectWriter } from '../s3/upload.js';
+import { registerDeviceType } from './bridge.js';
 
 export type S3DeviceMode = 'read' | 'write' | 'append';
 export type S3DeviceProperties = Record<string, string | number | boolean>;
@@ -149,6 +154,7 @@ export class S3Device {
   retries = 0;
 
   // writing
+  private writeStop = new AbortController();
   private puts = new Map<number, Promise<void>>();
   private putFailure: S3DeviceError | undefined;
   private mpWriter: S3ObjectWriter | null = null;
@@ -181,6 +187,32 @@ export class S3Device {
 
   get blockSize(): number {
     return this.cfg.blockSize;
+  }
+
+  /** What the device bridge reports as the C++ Device's properties (xfa/device.h). */
+  deviceProperties(): {
+    blockSize: number; minBlockSize: number; maxBlockSize: number; headerBlockSize: number; shortBlocks: boolean; leom: boolean;
+    maxVolumeUsage: number; enforceMaxVolumeUsage: boolean; appendable: boolean; partialDeletion: boolean; fullDeletion: boolean;
+  } {
+    return {
+      blockSize: this.cfg.blockSize, minBlockSize: MIN_BLOCK, maxBlockSize: MAX_BLOCK, headerBlockSize: 0, shortBlocks: true, leom: this.cfg.leom,
+      maxVolumeUsage: this.cfg.maxVolumeUsage, enforceMaxVolumeUsage: this.cfg.enforce, appendable: true, partialDeletion: true, fullDeletion: true,
+    };
+  }
+
+  /**
+   * A cancel: block uploads and read-ahead in flight are aborted, and a writeBlock() waiting for
+   * an upload slot fails at once. The open file must then be abortFile()d (which removes it).
+   * Multipart uploads are not cut short here (abortFile() aborts them).
+   */
+  interrupt(): void {
+    this.stopReads();
+    if (this.puts.size || this.slotWaiters.length) {
+      this.putFailure ??= new S3DeviceError(`write ${this.spec}`, 'cancelled');
+      this.writeStop.abort();
+      this.writeStop = new AbortController();
+      for (const w of this.slotWaiters.splice(0)) w();
+    }
   }
 
   // ----- keys -----
@@ -340,7 +372,7 @@ export class S3Device {
       const copy = Buffer.from(data);
       const n = this.block;
       this.fileKeys.push(key);
-      const job = this.put(key, copy, `write ${key}`)
+      const job = this.put(key, copy, `write ${key}`, this.writeStop.signal)
         .catch((e) => {
           this.putFailure ??= e instanceof S3DeviceError ? e : new S3DeviceError(`write ${key}`, (e as Error).message);
         })
@@ -531,11 +563,12 @@ export class S3Device {
   }
 
   /** PutObject with Content-MD5, ETag checked, retried. */
-  private async put(key: string, body: Buffer, op: string): Promise<void> {
+  private async put(key: string, body: Buffer, op: string, signal?: AbortSignal): Promise<void> {
     const md5 = createHash('md5').update(body).digest();
     try {
-      await withRetry(op, this.policy, async () => {
-        const r = await this.conn().send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: body.length, ContentMD5: md5.toString('base64') }));
+      await withRetry(op, signal ? { ...this.policy, signal } : this.policy, async () => {
+        const r = await this.conn().send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: body.length, ContentMD5: md5.toString('base64') }),
+          signal ? { abortSignal: signal } : undefined);
         if (etagHex(r.ETag) !== md5.toString('hex')) throw new S3Error(op, `ETag ${etagHex(r.ETag)} is not the MD5 ${md5.toString('hex')}`, { code: 'BadDigest', retryable: true });
       });
     } catch (e) {
@@ -609,3 +642,34 @@ export class S3Device {
     this.ahead.clear();
   }
 }
+
+/**
+ * Device properties for an `s3:` device opened by a C++ element: those given win; what they
+ * leave out comes from the environment — ENDPOINT from S3_ENDPOINT (a URL), else S3_HOST and
+ * S3_SSL; REGION from S3_REGION; S3_ACCESS_KEY and S3_SECRET_KEY. Without either, the SDK's own
+ * chain (AWS_ACCESS_KEY_ID, profiles, ...) applies as for S3Device.open.
+ */
+export function s3PropsWithEnv(props: S3DeviceProperties, env: NodeJS.ProcessEnv = process.env): S3DeviceProperties {
+  const out: S3DeviceProperties = { ...props };
+  const has = (...names: string[]) => Object.keys(props).some((k) => names.includes(k.toUpperCase().replace(/-/g, '_')));
+  if (!has('ENDPOINT', 'S3_HOST')) {
+    if (env.S3_ENDPOINT) out.ENDPOINT = env.S3_ENDPOINT;
+    else if (env.S3_HOST) {
+      out.S3_HOST = env.S3_HOST;
+      if (env.S3_SSL && !has('S3_SSL')) out.S3_SSL = env.S3_SSL;
+    }
+  }
+  if (!has('REGION', 'S3_BUCKET_LOCATION') && env.S3_REGION) out.REGION = env.S3_REGION;
+  if (!has('S3_ACCESS_KEY', 'ACCESS_KEY') && env.S3_ACCESS_KEY) {
+    out.S3_ACCESS_KEY = env.S3_ACCESS_KEY;
+    if (!has('S3_SECRET_KEY', 'SECRET_KEY') && env.S3_SECRET_KEY !== undefined) out.S3_SECRET_KEY = env.S3_SECRET_KEY;
+  }
+  return out;
+}
+
+/** Makes `s3:` devices usable by the C++ media elements (src/devices/bridge.ts). Done on import. */
+export function registerS3Device(): void {
+  registerDeviceType('s3', (spec, props) => S3Device.open(spec, s3PropsWithEnv(props)));
+}
+
+registerS3Device();

@@ -32,6 +32,11 @@
 // waits for something else to happen. Devices whose operations can take long (tape positioning,
 // network) make unblock() cut them short: the interrupted call returns an error with ECANCELED.
 // File-backed devices (vfs, diskflat) never wait on anything but the disk and ignore unblock().
+// Devices written in TypeScript (`s3:`, behind the device bridge: csrc/devices/js_device.h) wait
+// for the JavaScript event loop: their calls block an engine worker until JavaScript answers,
+// return ECANCELED when the transfer running on that worker is cancelled, and cannot be made on
+// the JavaScript thread at all. needs_worker_thread() says so; elements that would touch the
+// volume in setup() (the JavaScript thread) do it at their first push()/pull() instead.
 //
 // Errors. Every operation returns a Status or a result with an Error; nothing throws or
 // aborts. Error::op names the operation and the device ("write_block file:/vt/slot1 file 3"),
@@ -196,6 +201,8 @@ class Device {
   virtual Status erase();
   // Wakes a blocked call (see Blocking). Any thread; never blocks.
   virtual void unblock() {}
+  // True when calls must come from a thread other than the JavaScript thread (see Blocking).
+  virtual bool needs_worker_thread() const { return false; }
 
   // ----- state -----
   DeviceAccess access() const { return access_; }
@@ -246,7 +253,8 @@ using DeviceOptions = std::vector<std::pair<std::string, std::string>>;
 
 // Opens a device by spec, "TYPE:NODE" as Amanda names them, and applies `options` (property
 // NAME, VALUE pairs) in order. Types: "file" (vfs vtape directory), "diskflat" (one flat file),
-// "null". Opening touches nothing on the medium: errors here are a bad spec or property; a missing
+// "null", "tape", "rait", and the types TypeScript registered ("s3": csrc/devices/js_device.h;
+// such a device is opened in JavaScript with the options, which validates them). Opening touches nothing on the medium: errors here are a bad spec or property; a missing
 // volume shows at read_label()/start().
 std::variant<std::unique_ptr<Device>, Error> open_device(const std::string& spec, const DeviceOptions& options = {});
 
