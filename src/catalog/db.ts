@@ -328,8 +328,8 @@ export class Catalog {
     this.db.prepare('UPDATE parts SET crc = ? WHERE id = ?').run(crc, partId);
   }
 
-  /** The dump is complete and good: size and CRC recorded, status ok. */
-  finishDump(id: number, size: number, crc: string): void {
+  /** The dump is complete and good: size and CRC recorded, status ok (a mux stream has no CRC of its own). */
+  finishDump(id: number, size: number, crc: string | null): void {
     this.db.prepare("UPDATE dumps SET status = 'ok', size = ?, crc = ?, error = NULL, finished = ? WHERE id = ?").run(size, crc, now(), id);
   }
 

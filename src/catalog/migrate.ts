@@ -433,6 +433,8 @@ export function planMigration(catalog: Catalog, opts: MigrateOptions): PlanItem[
     }
   } else {
     for (const f of fams.values()) {
+      // A stream of a multiplexed file has no parts: it moves with its container (a dump of its own).
+      if (f.root.container !== null) continue;
       if (!f.ok.length || !match(f.root)) continue;
       const readable = f.ok.filter((m) => st(m) !== to && kindOf(st(m)) !== 'holding' && st(m) !== 'unknown');
       const src = from ? readable.find((m) => st(m) === from) : readable[0];

@@ -90,6 +90,14 @@ export async function verify(catalog: Catalog, opts: VerifyOptions = {}): Promis
   let bytes = 0;
   const skipped: VerifyReport['skipped'] = [];
   for (const d of catalog.dumps({ status: 'ok' })) {
+    if (d.container !== null) {
+      // a stream of a multiplexed file: its container's parts hold it, and are checked with it
+      const c = catalog.dump(d.container);
+      if (!only && c?.status !== 'ok') {
+        problems.push({ where: `dump ${d.id}`, dump: d.id, message: `${dumpName(d)}: stream ${d.stream} of dump #${d.container}, which is ${c ? c.status : 'not in the catalog'}` });
+      }
+      continue;
+    }
     const ps = catalog.parts(d.id);
     if (ps.length === 0 && d.storage?.startsWith('holding:')) {
       // an original still on a holding disk (recorded by xfa migrate): no volume holds it

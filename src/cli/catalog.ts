@@ -46,7 +46,8 @@ export function ls(args: ParsedArgs, io: Io): Promise<number> {
     lines.push(`Dumps (${dumps.length}):`);
     for (const d of dumps) {
       const size = d.size === null ? '-' : humanBytes(d.size);
-      lines.push(`  #${d.id} ${dumpName(d)}  ${d.status}  ${size}  crc ${d.crc ?? '-'}${d.indexed ? '  indexed' : ''}${d.error ? `  (${d.error})` : ''}`);
+      const where = d.container !== null ? `  stream ${d.stream} of #${d.container}` : d.copy_of !== null ? `  copy of #${d.copy_of}` : '';
+      lines.push(`  #${d.id} ${dumpName(d)}  ${d.status}  ${size}  crc ${d.crc ?? '-'}${where}${d.indexed ? '  indexed' : ''}${d.error ? `  (${d.error})` : ''}`);
       for (const p of d.parts) lines.push(`      part ${p.partnum}  ${p.label}:${p.fileno}  ${humanBytes(p.size)}  crc ${p.crc ?? '-'}`);
     }
     io.out(`${lines.join('\n')}\n`);

@@ -22,13 +22,10 @@ import type { ParsedArgs } from './args.js';
 import { humanBytes } from './format.js';
 import { Exit, type Io } from './io.js';
 import { Reporter } from './reporter.js';
+import { startGraphRecording } from './record.js';
 import { progressMode, progressMs, sourceTotal, trapSignals, type Signal } from './transfer.js';
 
 export async function runGraph(compiled: CompiledPipeline, file: string | undefined, args: ParsedArgs, io: Io): Promise<number> {
-  if (args.values?.record === true) {
-    io.err('xfa: --record does not record multiplexed pipelines yet (the stream map is in the `stream-map` message of --json)\n');
-    return Exit.usage;
-  }
   let plan: GraphPlan;
   try {
     plan = graphOf(compiled);
@@ -59,6 +56,11 @@ export async function runGraph(compiled: CompiledPipeline, file: string | undefi
   } catch (e) {
     io.err(`xfa: ${e instanceof Error ? e.message : String(e)}\n`);
     return Exit.failed;
+  }
+  const recording = args.values?.record === true ? startGraphRecording(args, io, plan, g) : undefined;
+  if (typeof recording === 'string') {
+    io.err(`xfa: ${recording}\n`);
+    return Exit.usage;
   }
   g.on('message', (m: GraphMessage) => {
     chain = m.chain;
@@ -92,6 +94,7 @@ export async function runGraph(compiled: CompiledPipeline, file: string | undefi
   } finally {
     untrap();
   }
+  const recorded = recording ? await recording.finish() : Exit.ok;
   if (signal) {
     reporter.failed();
     return 128 + constants.signals[signal];
@@ -102,7 +105,7 @@ export async function runGraph(compiled: CompiledPipeline, file: string | undefi
   }
   const trunkLabels = new Set(plan.chains.filter((c) => c.role === 'trunk').flatMap((c) => c.elements.map((e) => e.label)));
   reporter.succeeded(result.stats.filter((s) => trunkLabels.has(s.elt)));
-  if (result.failed.length === 0) return Exit.ok;
+  if (result.failed.length === 0) return recorded;
   const n = plan.chains.length;
   io.err(`xfa: ${result.failed.length} of ${n} chains failed (${result.failed.map((f) => f.labels[0]).join(', ')}); the other chains completed and their data was kept\n`);
   return Exit.failed;

@@ -13,6 +13,8 @@ import { openCatalog, type Catalog, type DumpInfo } from '../catalog/db.js';
 import { dumpName } from '../catalog/verify.js';
 import { AmandaHeaderError, parseHeader } from '../media/header.js';
 import type { ElementSpec } from '../registry.js';
+import type { GraphPlan } from '../dsl/graph.js';
+import type { GraphMessage, XferGraph } from '../graph.js';
 import type { Xfer } from '../xfer.js';
 import type { ParsedArgs } from './args.js';
 import { catalogPath } from './catalog.js';
@@ -90,6 +92,93 @@ export function startRecording(args: ParsedArgs, io: Io, specs: readonly Element
           return Exit.ok;
         }
         io.err(`xfa: recorded ${line}\n`);
+        return Exit.failed;
+      } finally {
+        catalog.close();
+      }
+    },
+  };
+}
+
+/** One stream of a mux's `stream-map` message. */
+interface MapEntry {
+  id: number;
+  host?: string;
+  disk?: string;
+  level?: number;
+  program?: string;
+  label?: string;
+}
+
+/**
+ * `--record` for a multiplexed pipeline: the trunk [mux, filters..., dest-taper] is recorded as
+ * the container dump (from dest-taper's header, like a plain dump), and every stream of the mux's
+ * stream map as a dump of its own (host, disk, level and program from the map, compression from
+ * its branch's filters) with `stream` = its id and `container` = the container's id; it has no
+ * parts — the container's parts hold it. A stream is ok when the container is ok and the stream
+ * ended complete (eos); one whose source failed (aborted) is recorded failed with its branch's
+ * error — the other streams stay good.
+ */
+export function startGraphRecording(args: ParsedArgs, io: Io, plan: GraphPlan, g: XferGraph): Recording | string {
+  if (plan.channels.some((c) => c.kind === 'demux')) return '--record records multiplexed backups (mux), not demux pipelines';
+  const trunkIndex = plan.chains.findIndex((c) => c.role === 'trunk');
+  const trunk = plan.chains[trunkIndex].elements.map((e) => ({ name: e.name, props: e.props }));
+  const info = dumpOfChain(trunk);
+  if (typeof info === 'string') return info;
+  let catalog: Catalog;
+  try {
+    catalog = openCatalog(catalogPath(args, io));
+  } catch (e) {
+    return (e as Error).message;
+  }
+  const changer = String(trunk[trunk.length - 1].props.changer);
+  const storage = changer.startsWith('chg-disk:') ? changer : undefined;
+  const rec = new Recorder(catalog, { ...info, storage }, { changer: storage, deviceOf: storage ? undefined : () => changer });
+  let map: MapEntry[] = [];
+  const ends = new Map<number, { state: string; bytes: number }>();
+  const chainErrors = new Map<string, string>(); // first element's label → the chain's error
+  g.on('message', (m: GraphMessage) => {
+    if (m.type === 'chain-done') {
+      if (!m.ok) chainErrors.set(plan.chains[m.chain].elements[0]?.label ?? '', m.error ?? 'failed');
+      return;
+    }
+    if (m.type === 'stream-map') map = (JSON.parse(m.map) as { streams: MapEntry[] }).streams;
+    if (m.type === 'stream' && m.state !== 'open') ends.set(m.stream, { state: m.state, bytes: m.bytes });
+    if (m.chain === trunkIndex || m.type === 'done') rec.message(m);
+  });
+  const branchOf = (label: string | undefined) => plan.chains.find((c) => c.role === 'branch' && c.elements[0]?.label === label);
+  return {
+    async finish(): Promise<number> {
+      try {
+        const status = await rec.finished;
+        const d = catalog.dump(rec.dumpId)!;
+        const lines: string[] = [];
+        let failed = status !== 'ok';
+        catalog.tx(() => {
+          for (const s of map) {
+            const branch = branchOf(s.label);
+            const codecs = branch ? chainCodecs(branch.elements.map((e) => ({ name: e.name, props: e.props }))) : {};
+            const id = catalog.startDump({
+              host: s.host || info.host, disk: s.disk || `${info.disk}#${s.id}`, level: s.level ?? info.level, datestamp: info.datestamp,
+              program: s.program, ...codecs, stream: s.id, container: d.id, storage,
+            });
+            const end = ends.get(s.id);
+            let why: string | undefined;
+            if (status !== 'ok') why = `the multiplexed file (dump #${d.id}) failed`;
+            else if (end?.state !== 'eos') why = `its source failed: ${chainErrors.get(s.label ?? '') ?? (end ? 'aborted' : 'no end of stream')}`;
+            if (why) {
+              catalog.failDump(id, why);
+              failed = true;
+            } else catalog.finishDump(id, end!.bytes, null);
+            lines.push(`  stream ${s.id}: dump #${id} ${dumpName(catalog.dump(id)!)}: ${why ? `failed (${why})` : 'ok'}`);
+          }
+        });
+        const head = `dump #${d.id} ${dumpName(d)} (multiplexed, ${map.length} streams): ${status}${d.error ? ` (${d.error})` : ''}`;
+        if (!failed) {
+          if (!args.json && !args.quiet) io.out(`recorded ${head}\n${lines.join('\n')}\n`);
+          return Exit.ok;
+        }
+        io.err(`xfa: recorded ${head}\n${lines.join('\n')}\n`);
         return Exit.failed;
       } finally {
         catalog.close();

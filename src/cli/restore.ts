@@ -64,7 +64,9 @@ function target(v: NonNullable<ParsedArgs['values']>): RestoreTarget {
 function summary(r: RestoreDumpResult, t: RestoreTarget): string {
   const where = 'dir' in t ? `into ${t.dir}` : 'file' in t ? `to ${t.file}` : 'to stdout';
   const what = r.members.length ? `${r.members.length} path${r.members.length === 1 ? '' : 's'}` : 'the whole dump';
-  const copy = r.dump.id !== r.selected.id ? ` (from copy #${r.dump.id})` : '';
+  const copy = r.container !== undefined
+    ? ` (stream ${r.selected.stream} of #${r.container}${r.dump.id !== r.container ? `, from its copy #${r.dump.id}` : ''})`
+    : r.dump.id !== r.selected.id ? ` (from copy #${r.dump.id})` : '';
   const how = r.selective ? 'only the slices needed' : 'all of it';
   const crc = r.crc.status === 'ok' ? `CRC32C ${r.crc.crc} ok` : 'CRC not checked (selective read)';
   return `restored ${what} of #${r.selected.id} ${dumpName(r.selected)}${copy} ${where}: read ${humanBytes(r.bytesRead)} of ${humanBytes(r.dumpSize)} (${how}); ${crc}`;

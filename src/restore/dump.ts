@@ -87,6 +87,7 @@ import { scanVolume, volumeStatus } from '../media/volume.js';
 import type { XferMessage } from '../messages.js';
 import { element, type ElementSpec } from '../registry.js';
 import { SliceIndex, type ByteRange, type ObjectEntry, type SliceEntry } from '../slice-index.js';
+import { graph, type GraphMessage } from '../graph.js';
 import { Xfer, XferError, type XferOptions } from '../xfer.js';
 
 export interface DumpSelector {
@@ -121,8 +122,10 @@ export interface RestoreDumpOptions {
 }
 
 export interface RestoreDumpResult {
-  /** The dump read (the original or the copy that served). */
+  /** The dump read (the original or the copy that served; for a stream, its multiplexed file). */
   dump: DumpRow;
+  /** A stream of a multiplexed file was restored: that file's dump id (`selected` is the stream). */
+  container?: number;
   /** The dump selected (the original of `dump` when a copy served). */
   selected: DumpRow;
   /** How many restorable dumps matched the selector (the newest was taken). */
@@ -215,6 +218,16 @@ export function selectDump(cat: Catalog, s: DumpSelector): Selection {
   dated.sort((a, b) => (a.row.datestamp < b.row.datestamp ? -1 : a.row.datestamp > b.row.datestamp ? 1 : a.root - b.root));
   const pick = dated[dated.length - 1];
   return { selected: pick.row, sources: pick.sources, matches: usable.length };
+}
+
+/** The multiplexed file a stream dump lives in, and its ok copies. */
+function containerOf(cat: Catalog, stream: DumpRow): Selection {
+  try {
+    return selectDump(cat, { dump: stream.container! });
+  } catch (e) {
+    if (!(e instanceof RestoreError)) throw e;
+    throw new RestoreError(`dump #${stream.id} (${dumpName(stream)}) is stream ${stream.stream} of dump #${stream.container}: ${e.message}`, 'no-dump');
+  }
 }
 
 function noMatch(cat: Catalog, s: DumpSelector, rows: DumpRow[]): string {
@@ -404,6 +417,28 @@ async function run(specs: ElementSpec[], opts?: XferOptions): Promise<Run> {
   try {
     await x.done;
     return { messages };
+  } catch (e) {
+    if (!(e instanceof XferError)) throw e;
+    return { messages, error: e };
+  }
+}
+
+/**
+ * Runs a chain with a demux in it as a graph (the demux's output is its own chain); the messages
+ * are the trunk's (the reading side) and the errors of both. A failed output chain is the error.
+ */
+async function runGraph(specs: ElementSpec[], opts?: XferOptions): Promise<Run> {
+  const g = graph(specs, specs.slice(1).map((_, i) => [i, i + 1] as const), opts);
+  const messages: XferMessage[] = [];
+  g.on('message', (m: GraphMessage) => {
+    if (m.type === 'chain-done') return;
+    if (m.chain === 0 || (m.type !== 'stats' && m.type !== 'crc' && m.type !== 'part-done')) messages.push(m);
+  });
+  g.start();
+  try {
+    const r = await g.done;
+    const failed = r.failed[0]?.error;
+    return failed ? { messages, error: failed } : { messages };
   } catch (e) {
     if (!(e instanceof XferError)) throw e;
     return { messages, error: e };
@@ -601,9 +636,12 @@ export async function restoreDump(cat: Catalog, selector: DumpSelector, target: 
   };
   const paths = opts.paths ?? [];
   if (paths.length && !('dir' in target)) throw new RestoreError('paths can only be restored into a directory', 'target');
-  const sel = selectDump(cat, selector);
+  const chosen = selectDump(cat, selector);
   openSink(target, []).abort(); // an unwritable target fails before any media is touched
-  if (sel.matches > 1) note(`${sel.matches} dumps match; restoring the newest: #${sel.selected.id} ${dumpName(sel.selected)}`);
+  if (chosen.matches > 1) note(`${chosen.matches} dumps match; restoring the newest: #${chosen.selected.id} ${dumpName(chosen.selected)}`);
+  // One stream of a multiplexed file: the file's dump (or a copy of it) is read, demux picks the stream.
+  const stream = chosen.selected.container !== null ? chosen.selected : undefined;
+  const sel = stream ? containerOf(cat, stream) : chosen;
 
   // The first copy whose volumes are all there.
   const problems: string[] = [];
@@ -623,7 +661,8 @@ export async function restoreDump(cat: Catalog, selector: DumpSelector, target: 
   let last: RestoreError | undefined;
   for (const [i, src] of sources.entries()) {
     try {
-      return await restoreFrom(cat, sel, src, target, paths, opts, note, notes, t0);
+      const r = await restoreFrom(cat, sel, src, target, paths, opts, note, notes, t0, stream);
+      return stream ? { ...r, selected: stream, container: sel.selected.id } : r;
     } catch (e) {
       if (!(e instanceof RestoreError)) throw e;
       last = e;
@@ -636,12 +675,12 @@ export async function restoreDump(cat: Catalog, selector: DumpSelector, target: 
 }
 
 async function restoreFrom(cat: Catalog, sel: Selection, src: Source, target: RestoreTarget, paths: readonly string[], opts: RestoreDumpOptions,
-  note: (s: string) => void, notes: string[], t0: number): Promise<RestoreDumpResult> {
+  note: (s: string) => void, notes: string[], t0: number, stream?: DumpRow): Promise<RestoreDumpResult> {
   const d = src.dump;
   const dumpSize = d.size ?? src.parts.reduce((a, p) => a + p.size, 0);
   // A copy holds the same stream (re-split into other parts): the original's index serves it.
   const same = sel.selected.id !== d.id && sel.selected.crc === d.crc && sel.selected.size === d.size;
-  const index = storedIndex(cat, d.id) ?? (same ? storedIndex(cat, sel.selected.id) : undefined);
+  const index = stream ? undefined : storedIndex(cat, d.id) ?? (same ? storedIndex(cat, sel.selected.id) : undefined);
   const p = plan(index, paths, dumpSize, d.id);
   if (p.why) notes.push(p.why); // in the result (xfa restore --verbose), not worth an interruption
 
@@ -660,6 +699,7 @@ async function restoreFrom(cat: Catalog, sel: Selection, src: Source, target: Re
       if (steps.length) notes.push(`no slice index and no filters recorded for dump #${d.id}: its first bytes say ${steps.map((x) => x.name).join(' then ')}`);
     }
   }
+  if (stream) steps = [...steps, element('demux', { streams: [String(stream.stream)] }), ...fromColumns(stream)];
   const decrypting = steps.some((s) => s.name === 'filter-decrypt');
   const keys = opts.keys;
   if (!decrypting && (keys?.keyFile || keys?.passphraseFile || keys?.privateKeyFile)) note('the dump is not encrypted by xfa: the key is not used');
@@ -720,7 +760,7 @@ async function restoreFrom(cat: Catalog, sel: Selection, src: Source, target: Re
         source = recovery(src);
       }
       const chain = [source, ...inverse, ...(checkNative ? [element('filter-crc', {})] : []), sink.spec];
-      const r = await run(chain, opts.xfer);
+      const r = stream ? await runGraph(chain, opts.xfer) : await run(chain, opts.xfer);
       if (!p.selective) bytesRead += bytesOut(r.messages);
       if (r.error) throw await transferError(src, p, r, target, sink.describe);
       let crc: RestoreDumpResult['crc'] = { status: 'skipped' };
