@@ -369,7 +369,8 @@ class DestTaper final : public Element {
       return;
     }
     if (!r.ok()) {
-      part_done(false, false, false, part_written_, "error");
+      // A device that waits (s3: behind the bridge) returns ECANCELED when the transfer is cancelled.
+      part_done(false, false, false, part_written_, cancelled() ? "cancelled" : "error");
       dev_->abort_file();
       in_part_ = false;
       fail_now(r.error);
@@ -399,7 +400,7 @@ class DestTaper final : public Element {
   void end_part(const char* reason, bool eom) {
     if (Status s = dev_->finish_file()) {
       in_part_ = false;
-      part_done(false, eom, false, part_written_, "error");
+      part_done(false, eom, false, part_written_, cancelled() ? "cancelled" : "error");
       fail_now(*s);
       return;
     }

@@ -120,7 +120,7 @@ class SourceDevice final : public Element {
   }
 
   void close() override {
-    if (dev_ && started_) dev_->finish();
+    if (dev_) dev_->finish();  // also after a failed start: an s3: device drops its connection
     started_ = false;
   }
 

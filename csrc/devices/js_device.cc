@@ -188,7 +188,7 @@ class JsDevice final : public Device {
   }
 
   Status finish() override {
-    if (access_ == DeviceAccess::kNull && !in_file_) return ok();
+    // Also when not started: the JavaScript device then drops its connection (after read_label).
     auto call = std::make_shared<JsCall>(JsOp::kFinish, id_);
     JsReply r = invoke(call, false);
     access_ = DeviceAccess::kNull;
@@ -321,8 +321,8 @@ class JsDevice final : public Device {
       }
       r.error = plain_error(std::string(js_op_name(call->op)), "");
       r.error.err = EDEADLK;
-      r.error.detail = "a " + type_ + " device (TypeScript, behind the device bridge) cannot be called on the JavaScript thread; "
-                       "use it from an element's worker thread or the device's async TypeScript API";
+      r.error.detail = "the " + type_ + " device is TypeScript (behind the device bridge) and cannot be called on the JavaScript thread; "
+                       "use it from an element's worker thread or through the device's async TypeScript API";
       return r;
     }
     const int cfd = interruptible ? thread_cancel_fd() : -1;

@@ -5,11 +5,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../src/devices/s3.js';
-import { bridgedDevices, registerDeviceType, unregisterDeviceType } from '../../src/devices/bridge.js';
+import { bridgedDevices, unregisterDeviceType } from '../../src/devices/bridge.js';
 import { S3Device, registerS3Device } from '../../src/devices/s3.js';
 import { labelVolumeAsync, scanVolume, scanVolumeAsync, volumeStatus, volumeStatusAsync } from '../../src/media/volume.js';
 import { native } from '../../src/native.js';
-import { element, run, runClean, waitFor } from '../helpers.js';
+import { engineStats } from '../../src/xfer.js';
+import { element, expectClean, openFds, run, runClean, snapshot, waitFor } from '../helpers.js';
 import { startProxy, type FaultProxy } from '../setup/fault-proxy.js';
 import { MiB, createBucket, directClient, lcg, listKeys } from '../setup/s3-helpers.js';
 import { startSwift, type SwiftServer } from '../setup/swift.js';
@@ -96,7 +97,7 @@ describe('device bridge: dest-taper, source-recovery, source-device on s3: volum
     await settled();
   });
 
-  it('source-device reads one part; header=keep sends the stored (compact) header first', async () => {
+  it('source-device reads one part of a dump on S3', async () => {
     const out = await runClean([
       element('source-device', { device: `s3:${B}/${P}slot-01/`, file: 2, label: 'BRIDGE-01', 'device-properties': props }),
       element('dest-buffer', { 'max-size': 64 * MiB }),
@@ -105,5 +106,137 @@ describe('device bridge: dest-taper, source-recovery, source-device on s3: volum
     expect(out.xfer.result(1)!.equals(data.subarray(1 * MiB, 2 * MiB))).toBe(true);
     const info = msgs(out.messages, 'info').find((m) => m.file === 2)!;
     expect(String(info.header)).toMatch(/^AMANDA: SPLIT_FILE 20260102030405 client.example.com \/home +part 2\/-1/);
+  });
+});
+
+/** runClean for transfers through the fault proxy: its sockets and the SDK's close a moment after `done`. */
+async function runCleanProxy(specs: Parameters<typeof run>[0], opts: Parameters<typeof run>[1] = {}): ReturnType<typeof run> {
+  const before = snapshot();
+  const out = await run(specs, opts);
+  await waitFor(() => px.open() === 0 && engineStats().reserved === 0);
+  const newSockets = () => [...openFds()].filter(([fd, t]) => before.fds.get(fd) !== t && t.startsWith('socket:')).length;
+  await waitFor(() => newSockets() === 0, 2000).catch(() => undefined);
+  for (let i = 0; i < 3 && engineStats().blocksOutstanding > 0; i++) {
+    (globalThis as { gc?: () => void }).gc?.();
+    await new Promise((r) => setImmediate(r));
+  }
+  expectClean(before);
+  return out;
+}
+
+describe('device bridge: failures, cancel', () => {
+  it('a failing S3 server: the error names the element, the device operation, the code and the S3 cause; the partial file is removed', async () => {
+    px.clear();
+    px.fault({ kind: 'drop', direction: 'up', match: /^PUT .*f00000001-b0000000000000002\.data/, after: 0, times: Infinity });
+    const P = 'fail/slot-01/';
+    const t0 = Date.now();
+    const out = await runCleanProxy([
+      element('source-random', { length: 3 * MiB, seed: 3 }),
+      element('dest-taper', {
+        changer: `s3:${B}/${P}`, header: SPLIT, 'label-template': 'FAIL-01', 'part-size': 0,
+        'device-properties': [...conn(px.endpoint), 'BLOCK_SIZE=256k', 'MAX_RETRIES=1', 'RETRY_DELAY=10'],
+      }),
+    ]);
+    px.clear();
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    const msg = out.error?.message ?? '';
+    expect(msg).toMatch(/^dest-taper#2: (write_block|finish_file) s3:bridge\/fail\/slot-01\/: EIO: /);
+    expect(msg).toContain('f00000001-b0000000000000002.data');
+    expect(out.messages.find((m) => m.type === 'error')).toMatchObject({ elt: 'dest-taper#2', code: 'EIO' });
+    expect(msgs(out.messages, 'part-done')).toMatchObject([{ successful: false, reason: 'error' }]);
+    // abort_file removed what of file 1 was stored; the label stays.
+    expect(await listKeys(c, B, P)).toEqual([`${P}special-tapestart`]);
+  });
+
+  it('cancel while write_block waits for S3 (uploads stalled): no hang, nothing left behind, the partial file removed', async () => {
+    px.clear();
+    px.fault({ kind: 'stall', direction: 'up', match: /^PUT .*\.data/, after: 1000, times: Infinity });
+    const P = 'cancel/slot-01/';
+    const t0 = Date.now();
+    const out = await runCleanProxy([
+      element('source-random', { length: 0, seed: 4 }),
+      element('dest-taper', {
+        changer: `s3:${B}/${P}`, header: SPLIT, 'label-template': 'CANCEL-01',
+        'device-properties': [...conn(px.endpoint), 'BLOCK_SIZE=64k', 'NB_THREADS_BACKUP=2', 'TIMEOUT=60000'],
+      }),
+    ], {
+      during: (x) => {
+        void waitFor(() => px.stats.faults >= 2, 20_000).then(() => setTimeout(() => x.cancel(), 100));
+      },
+    });
+    px.clear();
+    expect(Date.now() - t0).toBeLessThan(15_000); // the stalled PUTs (60 s timeout) were cut short
+    expect(out.error?.cancelled).toBe(true);
+    expect(msgs(out.messages, 'error')).toEqual([]);
+    expect(msgs(out.messages, 'part-done')).toMatchObject([{ successful: false, reason: 'cancelled' }]);
+    expect(await listKeys(c, B, P)).toEqual([`${P}special-tapestart`]);
+    await settled();
+  });
+
+  it('source-device: a missing file is an error naming the device and file; a wrong label too', async () => {
+    const props = [...conn(), 'BLOCK_SIZE=256k'];
+    const missing = await runClean([element('source-device', { device: `s3:${B}/span/slot-01/`, file: 9, 'device-properties': props }), element('dest-null', {})]);
+    expect(missing.error?.message).toMatch(/^source-device#1: seek_file 9 s3:bridge\/span\/slot-01\/: no file 9 of volume BRIDGE-01: the volume ends before it/);
+    const label = await runClean([element('source-device', { device: `s3:${B}/span/slot-01/`, file: 1, label: 'OTHER', 'device-properties': props }), element('dest-null', {})]);
+    expect(label.error?.message).toMatch(/the volume is labeled "BRIDGE-01", not "OTHER"/);
+    const blank = await runClean([element('source-device', { device: `s3:${B}/nothing/`, file: 1, 'device-properties': props }), element('dest-null', {})]);
+    expect(blank.error?.message).toMatch(/^source-device#1: start s3:bridge\/nothing\/: EIO: input\/output error: read label s3:bridge\/nothing\/: no special-tapestart/);
+  });
+});
+
+describe('device bridge: registration, properties, the JavaScript thread', () => {
+  it('an s3: device without the registration: a clear error naming the device and what is missing', async () => {
+    unregisterDeviceType('s3');
+    try {
+      expect(() => element('source-device', { device: `s3:${B}/span/slot-01/`, file: 1 })).not.toThrow();
+      const out = await run([element('source-device', { device: `s3:${B}/span/slot-01/`, file: 1 }), element('dest-null', {})]).catch((e: Error) => ({ error: e }));
+      expect(String(out.error?.message)).toMatch(/open device "s3:bridge\/span\/slot-01\/": the s3 device is written in TypeScript \(src\/devices\/s3.ts\) and is not registered in this process: import 'xfa'/);
+    } finally {
+      registerS3Device();
+    }
+  });
+
+  it('bad device properties are refused when the element is made (the device opens in TypeScript)', () => {
+    expect(() => element('dest-device', { device: `s3:${B}/x/`, header: HEADER, 'device-properties': ['S3_BOGUS=1'] }).toString()).not.toThrow();
+    return run([element('source-random', { length: 10, seed: 1 }), element('dest-device', { device: `s3:${B}/x/`, header: HEADER, 'device-properties': ['S3_BOGUS=1'] })])
+      .then((o) => expect(o.error?.message).toMatch(/S3_BOGUS: unknown property of the s3 device/), (e: Error) => expect(e.message).toMatch(/S3_BOGUS: unknown property of the s3 device/));
+  });
+
+  it('credentials and endpoint from the environment (S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY) when the properties leave them out', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey });
+    try {
+      const data = lcg(11, 300 * KiB + 7);
+      const w = await runClean([
+        element('source-random', { length: data.length, seed: 11 }),
+        element('dest-device', { device: `s3:${B}/env/`, mode: 'write', label: 'ENV-01', header: HEADER, 'device-properties': ['BLOCK_SIZE=64k'] }),
+      ]);
+      expect(w.error?.message).toBeUndefined();
+      expect(msgs(w.messages, 'part-done')).toMatchObject([{ successful: true, fileno: 1, size: data.length }]);
+      const r = await runClean([element('source-device', { device: `s3:${B}/env/`, file: 1, header: 'keep', 'device-properties': ['BLOCK_SIZE=64k'] }), element('dest-buffer', { 'max-size': 4 * MiB })]);
+      expect(r.error?.message).toBeUndefined();
+      const got = r.xfer.result(1)!;
+      // header=keep: the header as the s3 device stores it (compact text, its own object), then the data.
+      const text = got.subarray(0, got.length - data.length).toString();
+      expect(text).toMatch(/^AMANDA: FILE 20260102030405 client.example.com \/home +lev 0 comp N program \/bin\/tar\n/);
+      expect(got.subarray(got.length - data.length).equals(data)).toBe(true);
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  it('scanVolume/labelVolume/volumeStatus refuse s3: on the JavaScript thread; their async variants work', async () => {
+    const props = { ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey };
+    expect(() => scanVolume(`s3:${B}/span/slot-01/`, props)).toThrow(/scanVolume\(s3:bridge\/span\/slot-01\/\): an s3 volume cannot be read synchronously on the JavaScript thread .*use scanVolumeAsync/);
+    expect(() => volumeStatus(`s3:${B}/span/slot-01/`, props)).toThrow(/use volumeStatusAsync/);
+    const v = await scanVolumeAsync(`s3:${B}/span/slot-01/`, props);
+    expect(v.label).toBe('BRIDGE-01');
+    expect(v.files.map((f) => [f.file, f.header.partnum])).toEqual(v.files.map((_, i) => [i + 1, i + 1]));
+    await labelVolumeAsync(`s3:${B}/labeled/`, 'LAB-01', { timestamp: '20260101000000', properties: props });
+    expect(await volumeStatusAsync(`s3:${B}/labeled/`, props)).toEqual({ label: 'LAB-01', datestamp: '20260101000000', status: [] });
+    expect(await volumeStatusAsync(`s3:${B}/blank/`, props)).toMatchObject({ status: ['VOLUME_UNLABELED'] });
+    // The C++ functions themselves, called directly, refuse rather than deadlock (EDEADLK).
+    const media = native as unknown as { volumeScan(d: string, p: string[]): unknown };
+    expect(() => media.volumeScan(`s3:${B}/span/slot-01/`, conn())).toThrow(/^start s3:bridge\/span\/slot-01\/: EDEADLK: .*: the s3 device is TypeScript \(behind the device bridge\) and cannot be called on the JavaScript thread/);
   });
 });
