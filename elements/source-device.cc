@@ -9,6 +9,7 @@
 // Outcome: `crc` (CRC32C and size of the data) at EOF.
 // Threads: pull() on downstream's thread; no threads of its own. File-backed devices never wait,
 // so cancel is seen at the next pull().
+#include <algorithm>
 #include <cstring>
 
 #include "crc32c.h"
@@ -33,7 +34,9 @@ class SourceDevice final : public Element {
   }
 
   MechPairs mech_pairs() const override { return {{Mech::kNone, Mech::kPullBuffer, 0, 0, 0}}; }
-  size_t preferred_block_size() const override { return media::option_block_size(options_); }
+  // Blocks that hold a device block whole (an s3: volume's default is 10 MiB; file-backed devices'
+  // are far below the transfer's default).
+  size_t preferred_block_size() const override { return std::max(media::option_block_size(options_), dev_->block_size()); }
   std::string fd_label() const override { return spec_; }
 
   Status setup() override {

@@ -2,6 +2,9 @@
 // driving the TypeScript s3 device on a real S3 server (Swift + s3api): dest-taper spanning two
 // S3 volumes, source-recovery and source-device reading back byte for byte, a failing server,
 // cancel mid-write, the JavaScript-thread rules and registration.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../src/devices/s3.js';
@@ -9,7 +12,9 @@ import { bridgedDevices, unregisterDeviceType } from '../../src/devices/bridge.j
 import { S3Device, registerS3Device } from '../../src/devices/s3.js';
 import { labelVolumeAsync, scanVolume, scanVolumeAsync, volumeStatus, volumeStatusAsync } from '../../src/media/volume.js';
 import { native } from '../../src/native.js';
-import { engineStats } from '../../src/xfer.js';
+import { openCatalog } from '../../src/catalog/db.js';
+import { readPartCrc, recordTransfer } from '../../src/catalog/recorder.js';
+import { engineStats, Xfer } from '../../src/xfer.js';
 import { element, expectClean, openFds, run, runClean, snapshot, waitFor } from '../helpers.js';
 import { startProxy, type FaultProxy } from '../setup/fault-proxy.js';
 import { MiB, createBucket, directClient, lcg, listKeys } from '../setup/s3-helpers.js';
@@ -238,5 +243,39 @@ describe('device bridge: registration, properties, the JavaScript thread', () =>
     // The C++ functions themselves, called directly, refuse rather than deadlock (EDEADLK).
     const media = native as unknown as { volumeScan(d: string, p: string[]): unknown };
     expect(() => media.volumeScan(`s3:${B}/span/slot-01/`, conn())).toThrow(/^start s3:bridge\/span\/slot-01\/: EDEADLK: .*: the s3 device is TypeScript \(behind the device bridge\) and cannot be called on the JavaScript thread/);
+  });
+});
+
+describe('device bridge: the catalog on S3 parts, unchanged', () => {
+  it('recordTransfer of a dest-taper dump to S3 reads every part back (Recorder / source-recovery) and records it ok; readPartCrc reads one part', async () => {
+    const saved = { ...process.env };
+    // The Recorder's read-back (source-recovery) gets no device properties: the connection comes from the environment.
+    Object.assign(process.env, { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey });
+    const root = mkdtempSync(join(tmpdir(), 'xfa-bridge-rec-'));
+    const cat = openCatalog(join(root, 'catalog.db'));
+    try {
+      const data = lcg(21, 3 * MiB + 99);
+      const xfer = new Xfer([
+        element('source-random', { length: data.length, seed: 21 }),
+        element('dest-taper', {
+          changer: `chg-multi:s3:${B}/rec/slot-{01,02}/`, header: SPLIT, 'part-size': 1 * MiB, 'label-template': 'REC-%%',
+          'device-properties': ['BLOCK_SIZE=256k', 'MAX_VOLUME_USAGE=3MiB'],
+        }),
+      ]);
+      const r = await recordTransfer(cat, xfer, { host: 'client.example.com', disk: '/home', level: 0, datestamp: '20260102030405', program: '/bin/tar' }, {
+        deviceOf: (m) => (m.slot ? `s3:${B}/rec/slot-0${m.slot}/` : undefined),
+      });
+      expect(r.error?.message).toBeUndefined();
+      expect(cat.dump(r.dumpId)).toMatchObject({ status: 'ok', crc: crc(data), size: data.length });
+      const parts = cat.parts(r.dumpId);
+      expect(new Set(parts.map((p) => p.label))).toEqual(new Set(['REC-01', 'REC-02']));
+      expect(parts.every((p) => p.crc && p.device?.startsWith('s3:'))).toBe(true);
+      const p2 = parts.find((p) => p.partnum === 2)!;
+      expect(await readPartCrc(p2.device!, p2.fileno, p2.label)).toEqual({ crc: p2.crc, size: p2.size });
+    } finally {
+      cat.close();
+      rmSync(root, { recursive: true, force: true });
+      process.env = saved;
+    }
   });
 });
