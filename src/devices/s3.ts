@@ -95,7 +95,8 @@ function configure(bucket: string, props: S3DeviceProperties): Config {
   const int = (k: string, d: number) => (p.has(k) ? Number(p.get(k)) : d);
   const known = new Set(['ENDPOINT', 'S3_HOST', 'S3_SSL', 'S3_SUBDOMAIN', 'PATH_STYLE', 'REGION', 'S3_BUCKET_LOCATION', 'S3_ACCESS_KEY',
     'ACCESS_KEY', 'S3_SECRET_KEY', 'SECRET_KEY', 'S3_SESSION_TOKEN', 'PROFILE', 'BLOCK_SIZE', 'MAX_VOLUME_USAGE', 'ENFORCE_MAX_VOLUME_USAGE',
-    'LEOM', 'S3_MULTI_PART_UPLOAD', 'NB_THREADS_BACKUP', 'NB_THREADS_RECOVERY', 'MAX_RETRIES', 'RETRY_DELAY', 'TIMEOUT', 'STORAGE_API']);
+    'LEOM', 'S3_MULTI_PART_UPLOAD', 'NB_THREADS_BACKUP', 'NB_THREADS_RECOVERY', 'MAX_RETRIES', 'RETRY_DELAY', 'TIMEOUT', 'STORAGE_API',
+    'SYNC']); // SYNC (xfa, dest-taper sync=false): nothing to do, an object is durable once stored
   for (const k of p.keys()) if (!known.has(k)) throw new S3DeviceError('property', `${k}: unknown property of the s3 device`);
   const api = str('STORAGE_API');
   if (api && !['S3', 'AWS4'].includes(api.toUpperCase())) throw new S3DeviceError('property', `STORAGE_API ${api}: only S3/AWS4 are supported`);
