@@ -90,8 +90,9 @@ class SourceRecovery final : public Element {
     t0_ = std::chrono::steady_clock::now();
     // Devices that must not be called on this (the JavaScript) thread — s3: volumes behind the
     // device bridge (xfa/device.h) — are loaded at the first pull() instead.
-    if (changer_->slot_count() > 0) {
-      auto d = changer_->open_slot(0, options_);
+    // Any slot: a listed part's volume is found by label among all of them.
+    for (size_t i = 0; i < changer_->slot_count(); ++i) {
+      auto d = changer_->open_slot(i, options_);
       if (auto* e = std::get_if<Error>(&d)) return *e;
       if (std::get<std::unique_ptr<Device>>(d)->needs_worker_thread()) return ok();
     }

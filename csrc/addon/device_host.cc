@@ -153,20 +153,36 @@ JsReply gone_reply(JsOp op, const std::string& why) {
   return r;
 }
 
+// Whether the thread-safe function may still be called: false once released or finalized (the
+// environment shutting down). Shared with the finalizer, which may outlive the host.
+struct TsfnState {
+  std::mutex mu;
+  bool usable = true;
+};
+
 class Host final : public JsDeviceHost {
  public:
-  Host(Napi::Env env, std::string type, Napi::Function dispatch) : type_(std::move(type)), js_thread_(std::this_thread::get_id()) {
+  Host(Napi::Env env, std::string type, Napi::Function dispatch)
+      : type_(std::move(type)), js_thread_(std::this_thread::get_id()), st_(std::make_shared<TsfnState>()) {
     dispatch_ = Napi::Persistent(dispatch);
-    tsfn_ = Napi::ThreadSafeFunction::New(env, dispatch, "xfa-device-" + type_, 0, 1);
+    auto* fin = new std::shared_ptr<TsfnState>(st_);
+    tsfn_ = Napi::ThreadSafeFunction::New(env, dispatch, "xfa-device-" + type_, 0, 1, fin,
+                                          [](Napi::Env, std::shared_ptr<TsfnState>* s) {
+                                            {
+                                              std::lock_guard<std::mutex> lk((*s)->mu);
+                                              (*s)->usable = false;
+                                            }
+                                            delete s;
+                                          });
     tsfn_.Unref(env);  // a blocked worker is waited for by its transfer, which keeps Node alive
   }
 
   bool on_js_thread() const override { return std::this_thread::get_id() == js_thread_; }
 
   void send(std::shared_ptr<JsCall> call) override {
-    std::lock_guard<std::mutex> lk(mu_);
-    if (released_) {
-      call->complete(gone_reply(call->op, "the " + type_ + " device type was unregistered"));
+    std::lock_guard<std::mutex> lk(st_->mu);
+    if (!st_->usable) {
+      call->complete(gone_reply(call->op, "the " + type_ + " device type was unregistered, or the JavaScript environment is gone"));
       return;
     }
     auto* holder = new std::shared_ptr<JsCall>(call);
@@ -186,6 +202,10 @@ class Host final : public JsDeviceHost {
   }
 
   void call_now(const std::shared_ptr<JsCall>& call) override {
+    if (dispatch_.IsEmpty()) {
+      call->complete(gone_reply(call->op, "the " + type_ + " device type was unregistered"));
+      return;
+    }
     Napi::Env env = dispatch_.Env();
     Napi::HandleScope scope(env);
     dispatch(env, dispatch_.Value(), call);
@@ -193,10 +213,12 @@ class Host final : public JsDeviceHost {
 
   // JS thread.
   void release() {
-    std::lock_guard<std::mutex> lk(mu_);
-    if (released_) return;
-    released_ = true;
-    tsfn_.Release();
+    {
+      std::lock_guard<std::mutex> lk(st_->mu);
+      if (!st_->usable) return;
+      st_->usable = false;
+      tsfn_.Release();
+    }
     dispatch_.Reset();
   }
 
@@ -252,8 +274,7 @@ class Host final : public JsDeviceHost {
   const std::thread::id js_thread_;
   Napi::FunctionReference dispatch_;
   Napi::ThreadSafeFunction tsfn_;
-  std::mutex mu_;
-  bool released_ = false;
+  std::shared_ptr<TsfnState> st_;
 };
 
 std::mutex hosts_mu;

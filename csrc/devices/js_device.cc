@@ -447,7 +447,15 @@ DeviceOrError make_js(const std::string& spec, const std::string& type, const De
   auto host = find_js_device_type(type);
   if (!host) {
     const char* mod = js_device_module(type);
-    if (!mod) return plain_error("open device \"" + spec + "\"", "unknown device type \"" + type + "\" (known: file, diskflat, null, tape, rait, and TypeScript types once registered)");
+    if (!mod) {
+      std::string ts;
+      {
+        std::lock_guard<std::mutex> lk(registry_mu);
+        for (const auto& [name, h] : registry()) ts += (ts.empty() ? "" : ", ") + name;
+      }
+      return plain_error("open device \"" + spec + "\"", "unknown device type \"" + type + "\" (known: file, diskflat, null, tape, rait)" +
+                                                             (ts.empty() ? std::string() : "; TypeScript devices registered: " + ts));
+    }
     return plain_error("open device \"" + spec + "\"", "the " + type + " device is written in TypeScript (" + mod +
                                                            ") and is not registered in this process: import 'xfa' (src/index.ts) or " + mod +
                                                            " before a C++ element opens it");
