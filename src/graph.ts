@@ -25,7 +25,7 @@
  * Threads: every transfer asks the worker pool for all of its threads at once (worker_pool.h),
  * trunks first. The chains of a graph depend on each other, so the pool must be able to hold all
  * of them together: a graph needing more threads than XFA_MAX_THREADS (default 64; a mux input
- * usually takes one) would wait for ever once the pool is full — keep graphs below that.
+ * usually takes one) would wait for ever, so the constructor refuses it with an error saying so.
  *
  * Messages: each transfer's messages, in its own order, with `chain` (the index in `chains`);
  * per-stream progress comes as `stream` messages from the mux or demux, the stream map as
@@ -113,6 +113,7 @@ export class XferGraph extends EventEmitter {
     this.done.catch(() => undefined);
     this.outcomes = plan.chains.map(() => undefined);
     this.firstErrors = plan.chains.map(() => undefined);
+    checkThreads(plan, options);
     this.channels = plan.channels.map((c) => new native.Channel(c.kind, c.size, options.queueBlocks));
     try {
       plan.chains.forEach((chain, c) => this.xfers.push(this.makeXfer(chain, c)));
@@ -187,10 +188,7 @@ export class XferGraph extends EventEmitter {
   }
 
   private makeXfer(chain: PlannedChain, c: number): Xfer {
-    const specs: ElementSpec[] = chain.elements.map((e) => ({
-      name: e.name,
-      props: e.channel === undefined ? e.props : { ...e.props, channel: this.channels[e.channel].id },
-    }));
+    const specs = chainSpecs(chain, this.channels);
     const xfer = new Xfer(specs, { ...this.options, signal: undefined, names: chain.elements.map((e) => e.label) });
     xfer.on('message', (m: XferMessage) => this.onMessage(c, m));
     return xfer;
@@ -252,6 +250,33 @@ export class XferGraph extends EventEmitter {
  *
  *     graph([src1, src2, element('mux'), element('dest-file', {path})], [[0, 2], [1, 2], [2, 3]])
  */
+/** A planned chain's element specs, its channel elements joined to `channels`. */
+function chainSpecs(chain: PlannedChain, channels: readonly NativeChannel[]): ElementSpec[] {
+  return chain.elements.map((e) => ({
+    name: e.name,
+    props: e.channel === undefined ? e.props : { ...e.props, channel: channels[e.channel].id },
+  }));
+}
+
+/**
+ * The chains hold each other: if the pool cannot run all of them at once, the graph would wait
+ * for ever. Linked on probe channels of their own (a channel element ends its stream when it
+ * goes away, so the real channels are not used for this).
+ */
+function checkThreads(plan: GraphPlan, options: GraphOptions): void {
+  const probe = plan.channels.map((c) => new native.Channel(c.kind, c.size, options.queueBlocks));
+  let need = 0;
+  try {
+    for (const chain of plan.chains) need += native.linkPreview(chainSpecs(chain, probe)).cost?.threads ?? 0;
+  } finally {
+    for (const ch of probe) ch.endpointDone(-1);
+  }
+  const max = native.poolStats().maxThreads;
+  if (need > max) {
+    throw new Error(`xfer graph: its ${plan.chains.length} chains need ${need} worker threads at once, the pool has ${max} (XFA_MAX_THREADS): use fewer mux inputs or demux outputs, or raise XFA_MAX_THREADS`);
+  }
+}
+
 export function graph(elements: readonly (ElementSpec & { label?: string })[], edges: ReadonlyArray<readonly [number, number]>, options: GraphOptions = {}): XferGraph {
   const nodes: GraphNode[] = elements.map((e, i) => ({ name: e.name, label: e.label ?? `${e.name}#${i + 1}`, props: e.props }));
   const list: GraphEdge[] = edges.map(([from, to]) => ({ from, to }));

@@ -64,4 +64,12 @@ describe('xfa launch/run of a mux/demux graph', () => {
     expect(o.stderr).toContain('xfa: SIGINT: cancelling the transfer');
     expect(readdirSync(dir)).toEqual([]);
   });
+
+  it('a graph needing more worker threads than the pool has is refused before it starts (it would wait for ever)', async () => {
+    const text = 'source-random length=1000 seed=1 ! m.\nsource-random length=1000 seed=2 ! filter-zstd ! m.\nsource-random length=1000 seed=3 ! m.\nmux name=m ! dest-null';
+    const r = await xfa(['launch', text], { env: { XFA_MAX_THREADS: '3' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/xfer graph: its 4 chains need \d+ worker threads at once, the pool has 3 \(XFA_MAX_THREADS\)/);
+    expect((await xfa(['launch', text], { env: { XFA_MAX_THREADS: '16' } })).code).toBe(0);
+  });
 });
