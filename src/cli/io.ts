@@ -19,8 +19,15 @@ export interface Io {
 }
 
 export function processIo(): Io {
+  // A reader that went away (`xfa ls | head -1`): what follows is dropped, as a shell tool's
+  // output would be, instead of an unhandled EPIPE crashing the command mid-way.
+  let gone = false;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    gone = true;
+  });
   return {
-    out: (text) => void process.stdout.write(text),
+    out: (text) => void (gone || process.stdout.write(text)),
     err: (text) => void process.stderr.write(text),
     tty: process.stdout.isTTY === true,
     columns: process.stdout.columns || 80,

@@ -1,8 +1,9 @@
 /** `xfa run` and `xfa launch` end to end: real files in scratch directories, exit codes, output. */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { finished, jsonLines, scratch, startXfa, untilOutput, xfa } from './helpers.js';
+import { finished, jsonLines, ROOT, scratch, startXfa, untilOutput, xfa } from './helpers.js';
 
 function randomFile(path: string, size: number): Buffer {
   const data = Buffer.alloc(size);
@@ -188,5 +189,15 @@ describe('help and version', () => {
     const out = await xfa(['--version']);
     expect(out.code).toBe(0);
     expect(out.stdout).toBe(`xfa ${pkg.version}\n`);
+  });
+});
+
+describe('a reader that goes away', () => {
+  it('`xfa ... | head -1`: the rest of the output is dropped, no EPIPE crash, the command still finishes (exit 0)', () => {
+    const r = spawnSync('sh', ['-c', `XFA_FROM_SOURCE=1 node bin/xfa.js launch -v 'source-random length=8MiB seed=1 rate=20MB ! dest-null seed=1' | head -1; echo "status \${PIPESTATUS:-x}"`], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.stdout).toMatch(/^linkage: source-random#1 /);
+    expect(r.stderr).not.toMatch(/EPIPE|Unhandled/);
+    const s = spawnSync('bash', ['-c', `XFA_FROM_SOURCE=1 node bin/xfa.js launch -v 'source-random length=8MiB seed=1 rate=20MB ! dest-null seed=1' | head -1 >/dev/null; echo \${PIPESTATUS[0]}`], { cwd: ROOT, encoding: 'utf8' });
+    expect(s.stdout.trim()).toBe('0');
   });
 });
