@@ -35,6 +35,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { ErrorMessage, XferMessage } from './messages.js';
+import { isTsElement } from './bridge.js';
 import { native, type NativeChannel } from './native.js';
 import type { ElementSpec } from './registry.js';
 import { Xfer, XferError, type ElementStats, type XferOptions, type XferResult } from './xfer.js';
@@ -267,7 +268,12 @@ function checkThreads(plan: GraphPlan, options: GraphOptions): void {
   const probe = plan.channels.map((c) => new native.Channel(c.kind, c.size, options.queueBlocks));
   let need = 0;
   try {
-    for (const chain of plan.chains) need += native.linkPreview(chainSpecs(chain, probe)).cost?.threads ?? 0;
+    for (const chain of plan.chains) {
+      // TypeScript elements cannot be linked without their ports: each takes one thread (a lower
+      // bound for the chain, so a graph that fits is never refused).
+      const ts = chain.elements.filter((e) => isTsElement(e.name)).length;
+      need += ts > 0 ? ts : native.linkPreview(chainSpecs(chain, probe)).cost?.threads ?? 0;
+    }
   } finally {
     for (const ch of probe) ch.endpointDone(-1);
   }
