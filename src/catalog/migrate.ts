@@ -14,17 +14,20 @@
  *    Tapes (tape: devices; only the st emulator was tested) zero-pad a file's last block, so
  *    their parts are read back here instead, with source-recovery at each part's exact size.
  *    Each dump continues on the slot where the previous copy to that storage ended.
- *  - `s3:BUCKET[/PREFIX]`: volumes of the TypeScript s3 device (src/devices/s3.ts) at
- *    `s3:BUCKET/PREFIX/slot-NN/`, labeled from `labelTemplate` (`%%`/`$s` = N). dest-taper cannot
- *    drive a TypeScript device, so the stream goes through a TypeScript destination defined here
- *    (registered on first use, `dest-migrate-s3`) that cuts it into SPLIT_FILE parts of
- *    `partSize` (rounded up to whole BLOCK_SIZE blocks, like dest-taper), one device file each,
- *    moving to the next slot at LEOM/PEOM (MAX_VOLUME_USAGE). Parts are recorded with their
- *    volume's label and device ("s3:BUCKET/PREFIX/slot-NN/"), then read back with
- *    readS3PartCrc() — the C++ source-device cannot read S3 — and their CRCs combined must equal
- *    the source dump's. Connection: `s3` (S3 device properties: ENDPOINT or S3_HOST/S3_SSL,
- *    S3_ACCESS_KEY/S3_SECRET_KEY, REGION, ...; BLOCK_SIZE, MAX_VOLUME_USAGE from
- *    deviceProperties). Credentials are never stored in the catalog.
+ *  - `s3:BUCKET[/PREFIX]`: volumes of the s3 device (src/devices/s3.ts, driven by the C++
+ *    elements through the device bridge) at `s3:BUCKET/PREFIX/slot-NN/`, written like any other
+ *    changer's: dest-taper on `chg-multi:s3:BUCKET/PREFIX/slot-{01..M}/` starting at slot N, the
+ *    slot where the last copy to the storage ended (changer slot N is slot-NN, so a label
+ *    template's `%%`/`$s` is N), moving to the next slot at LEOM (MAX_VOLUME_USAGE). The list ends
+ *    S3_SLOTS_AHEAD (100) slots after N: one copy can use, or pass over (another configuration's
+ *    volume, an unreadable one), at most that many slots, else it fails ("no usable volume
+ *    left"); the next copy starts again where this one ended, so the bound is per copy, not per
+ *    storage. Recorded by a Recorder (parts "s3:BUCKET/PREFIX/slot-NN/", read back with
+ *    source-recovery) like the vtape copies. Connection: `s3` (S3 device properties: ENDPOINT or
+ *    S3_HOST/S3_SSL, S3_ACCESS_KEY/S3_SECRET_KEY, REGION, ...) and `deviceProperties` (BLOCK_SIZE,
+ *    MAX_VOLUME_USAGE, ...; these win), given to dest-taper and the read-back as device
+ *    properties; what both leave out comes from the environment (S3_ENDPOINT, S3_ACCESS_KEY, ...:
+ *    s3PropsWithEnv). Credentials are never stored in the catalog.
  *  - `holding:DIR` (source only): DIR is scanned (recursively) for first chunks of Amanda holding
  *    files (FILE headers; `.tmp` files skipped), read with source-holding. A holding dump that is
  *    not in the catalog is recorded when it is copied (origin 'reindex', storage holding:DIR, ok
@@ -37,7 +40,7 @@
  * members on that storage (a dump's storage is dumps.storage, or for dumps written before
  * copies existed, the chg-disk:DIR / device its parts' volumes are on). Catalog dumps are read
  * with source-recovery over their parts (LABEL:FILE:SIZE, volumes found by label in the
- * storage's changer), or from S3 volumes with a TypeScript source (`source-migrate-s3`).
+ * storage's changer; S3 parts with recoveryElement, the `s3` connection as device properties).
  *
  * Filters: `host`, `disk` (exact or glob: * ? [...]), `since` (YYYYMMDD[hhmmss], datestamps
  * from then on), `fullsOnly` (level 0), `latestFulls` (the newest level-0 dump of each
@@ -59,17 +62,15 @@
  */
 import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { defineElement, isTsElement, type ElementContext, type ElementImpl } from '../bridge.js';
-import { S3Device, type S3DeviceProperties } from '../devices/s3.js';
+import { S3Device, s3PropsWithEnv, type S3DeviceProperties } from '../devices/s3.js';
 import { classifyHeader, headerText, HEADER_SIZE, parseHeader, type AmandaHeader } from '../media/header.js';
-import { scanVolume } from '../media/volume.js';
+import { propertyStrings, scanVolume, volumeStatusAsync } from '../media/volume.js';
 import type { XferMessage } from '../messages.js';
-import { native } from '../native.js';
 import { element, type ElementSpec } from '../registry.js';
-import { Xfer, XferError } from '../xfer.js';
-import { crc32cCombine, crc32cOfParts } from './crc.js';
+import { Xfer } from '../xfer.js';
 import type { Catalog, DumpInfo, DumpRow, PartRow } from './db.js';
 import { Recorder } from './recorder.js';
+import { recoveryElement } from './recovery.js';
 
 export interface MigrateOptions {
   /** Destination storage: chg-disk:DIR, chg-multi:LIST, a device (file:DIR, tape:...), s3:BUCKET[/PREFIX]. */
@@ -86,7 +87,7 @@ export interface MigrateOptions {
   partSize?: number;
   /** Labels for blank volumes ("VAULT-%%": %% / %%% = zero-padded slot number, $s = slot number). */
   labelTemplate?: string;
-  /** Volumes whose labels match (POSIX ERE for dest-taper, JavaScript RegExp for S3) are appended to. Default .* */
+  /** Volumes whose labels match (POSIX ERE: dest-taper's labelstr) are appended to. Default .* */
   labelstr?: string;
   /** Destination device properties, "NAME=VALUE" (MAX_VOLUME_USAGE, BLOCK_SIZE, LEOM, ...). */
   deviceProperties?: readonly string[];
@@ -455,57 +456,7 @@ export function planMigration(catalog: Catalog, opts: MigrateOptions): PlanItem[
     || a.level - b.level || (a.id ?? 0) - (b.id ?? 0));
 }
 
-// ----- TypeScript elements (registered on first use: they serve this module only) -----
-
-type Handler = (ctx: ElementContext) => ElementImpl;
-const handlers = new Map<string, Handler>();
-let nextToken = 1;
-
-function ensureElements(): void {
-  if (!isTsElement('dest-migrate-s3')) {
-    defineElement({
-      name: 'dest-migrate-s3', role: 'dest', description: 'xfa migrate: writes a dump as SPLIT_FILE parts on s3 device volumes',
-      props: [{ name: 'token', type: 'string', required: true, help: 'the migration this element serves' }],
-      example: 'source-random length=1MiB seed=1 ! dest-migrate-s3 token=1', window: 4,
-      create: (props, ctx) => handlerOf(String(props.token))(ctx),
-    });
-  }
-  if (!isTsElement('source-migrate-s3')) {
-    defineElement({
-      name: 'source-migrate-s3', role: 'source', description: 'xfa migrate: reads a dump\'s parts from s3 device volumes',
-      props: [{ name: 'token', type: 'string', required: true, help: 'the migration this element serves' }],
-      example: 'source-migrate-s3 token=1 ! dest-null', create: (props, ctx) => handlerOf(String(props.token))(ctx),
-    });
-  }
-}
-
-function handlerOf(token: string): Handler {
-  const h = handlers.get(token);
-  if (!h) throw new MigrateError(`no migration for token ${token}`);
-  return h;
-}
-
-function tsElement(name: 'dest-migrate-s3' | 'source-migrate-s3', h: Handler): { spec: ElementSpec; release: () => void } {
-  ensureElements();
-  const token = String(nextToken++);
-  handlers.set(token, h);
-  return { spec: element(name, { token }), release: () => handlers.delete(token) };
-}
-
 // ----- S3 volumes -----
-
-const CRC_EMPTY = '00000000';
-
-/** CRC32C of a running stream, one block at a time (native CRC of the block, then combined). */
-class RunningCrc {
-  crc = CRC_EMPTY;
-  size = 0;
-  add(b: Uint8Array): void {
-    if (!b.length) return;
-    this.crc = crc32cCombine(this.crc, native.crc32c(Buffer.from(b.buffer, b.byteOffset, b.length)), b.length);
-    this.size += b.length;
-  }
-}
 
 const propsList = (list: readonly string[] | undefined): S3DeviceProperties => {
   const out: S3DeviceProperties = {};
@@ -527,34 +478,18 @@ const slotOfS3Device = (storage: string, device: string | null): number | undefi
   return m ? Number(m[1]) : undefined;
 };
 
-function labelFor(template: string | undefined, slot: number): string {
-  if (!template) throw new MigrateError(`slot ${slot} is blank: a label template (--label-template) is needed to label it`);
-  return template.replace(/\$s/g, String(slot)).replace(/%+/g, (p) => String(slot).padStart(p.length, '0'));
-}
+/** How many slots of an S3 storage one copy may walk, from the slot it starts on. */
+export const S3_SLOTS_AHEAD = 100;
 
-/** Reads one part of an S3 volume back: its data's CRC32C and size (what readPartCrc does for C++ devices). */
-export async function readS3PartCrc(device: string, fileno: number, label: string | undefined, props: S3DeviceProperties = {}): Promise<{ crc: string; size: number }> {
-  const crc = new RunningCrc();
-  await readS3Part(device, fileno, label, props, (b) => crc.add(b));
-  return { crc: crc.crc, size: crc.size };
-}
-
-async function readS3Part(device: string, fileno: number, label: string | undefined, props: S3DeviceProperties,
-  onBlock: (b: Buffer) => Promise<void> | void, signal?: AbortSignal): Promise<AmandaHeader> {
-  const dev = S3Device.open(device, props);
-  try {
-    await dev.start('read');
-    if (label !== undefined && dev.volumeLabel !== label) throw new MigrateError(`${device}: the volume is labeled "${dev.volumeLabel}", not "${label}"`);
-    const h = await dev.seekFile(fileno);
-    if (h.type === 'TAPEEND') throw new MigrateError(`${device}: no file ${fileno}`);
-    for (let b = await dev.readBlock(); b; b = await dev.readBlock()) {
-      if (signal?.aborted) throw new MigrateError('cancelled');
-      await onBlock(b);
-    }
-    return h;
-  } finally {
-    await dev.finish().catch(() => undefined);
-  }
+/**
+ * dest-taper's changer for a copy to an S3 storage starting at slot `from`: slot-01 up to
+ * S3_SLOTS_AHEAD slots after `from` (listed from slot-01 so that changer slot N is slot-NN, as the
+ * label template and the catalog's devices want), and its devices in slot order.
+ */
+export function s3Changer(storage: string, from: number): { changer: string; devices: string[] } {
+  if (/[,{}]/.test(storage)) throw new MigrateError(`${storage}: a bucket or prefix with ',' '{' or '}' cannot be listed in a changer`);
+  const last = from + S3_SLOTS_AHEAD - 1;
+  return { changer: `chg-multi:${storage}/slot-{01..${String(last).padStart(2, '0')}}/`, devices: Array.from({ length: last }, (_, i) => s3SlotDevice(storage, i + 1)) };
 }
 
 /** The header of a catalog dump's first part (from its volume), for the copy's parts. */
@@ -566,7 +501,8 @@ async function sourceHeader(catalog: Catalog, d: DumpRow, parts: readonly PartRo
   if (!p?.device) return fallback;
   try {
     if (p.device.startsWith('s3:')) {
-      const dev = S3Device.open(p.device, s3);
+      // Only the header (one request): the C++ scanVolume cannot read s3: on this thread, scanVolumeAsync reads every file's.
+      const dev = S3Device.open(p.device, s3PropsWithEnv(s3));
       try {
         await dev.start('read');
         return await dev.seekFile(p.fileno);
@@ -586,168 +522,13 @@ const splitHeader = (h: AmandaHeader, partnum: number): AmandaHeader => {
   return { ...rest, type: 'SPLIT_FILE', partnum, totalparts: -1 };
 };
 
-interface S3Writer {
-  /** Parts written (recorded), with the CRC computed while writing. */
-  parts: Array<{ label: string; device: string; fileno: number; partnum: number; size: number; crc: string }>;
-  crc: RunningCrc;
-  slot: number;
-}
-
-/**
- * The dest-migrate-s3 implementation: cuts the stream into parts of partSize on S3 volumes,
- * recording each finished part under copyId.
- */
-function s3Dest(catalog: Catalog, copyId: number, storage: string, start: { slot: number }, header: AmandaHeader, opts: MigrateOptions,
-  props: S3DeviceProperties, w: S3Writer): Handler {
-  return () => {
-    let dev: S3Device | null = null;
-    let label = '';
-    let bs = 0;
-    let partSize = 0;
-    let pending: Buffer | null = null;
-    let fill = 0;
-    let partnum = 1;
-    let inPart = false;
-    let partCrc = new RunningCrc();
-    const sessions = new Set<string>();
-    const labelstr = new RegExp(opts.labelstr ?? '.*');
-
-    const open = async (slot: number): Promise<void> => {
-      for (let s = slot, tries = 0; tries < 10000; s++, tries++) {
-        const d = S3Device.open(s3SlotDevice(storage, s), props);
-        let labeled: string | undefined;
-        try {
-          labeled = (await d.readLabel()).label;
-        } catch (e) {
-          if ((e as { status?: string }).status !== 'VOLUME_UNLABELED') throw e;
-        }
-        if (labeled !== undefined && !labelstr.test(labeled)) continue; // another configuration's volume
-        if (labeled !== undefined) await d.start('append');
-        else await d.start('write', labelFor(opts.labelTemplate, s), header.datestamp);
-        dev = d;
-        label = d.volumeLabel;
-        w.slot = s;
-        bs = d.blockSize;
-        partSize = opts.partSize ? Math.ceil(opts.partSize / bs) * bs : 0;
-        pending ??= Buffer.alloc(bs);
-        return;
-      }
-      throw new MigrateError(`${storage}: no usable slot from ${slot}`);
-    };
-    const next = async (): Promise<void> => {
-      const d = dev!;
-      dev = null;
-      await d.finish();
-      await open(w.slot + 1);
-    };
-    const startPart = async (): Promise<void> => {
-      for (let tries = 0; ; tries++) {
-        try {
-          await dev!.startFile(splitHeader(header, partnum));
-        } catch (e) {
-          if (!dev!.isEom || tries > 2) throw e;
-          await next(); // no room for the header here
-          continue;
-        }
-        if (dev!.isEom && tries < 2) {
-          await dev!.abortFile(); // LEOM already in the header: start on the next volume
-          await next();
-          continue;
-        }
-        break;
-      }
-      inPart = true;
-      partCrc = new RunningCrc();
-    };
-    const endPart = async (): Promise<void> => {
-      await dev!.finishFile();
-      inPart = false;
-      const p = { label, device: dev!.spec, fileno: dev!.file, partnum, size: partCrc.size, crc: partCrc.crc };
-      catalog.addPart(copyId, { ...p, newSession: !sessions.has(label) });
-      sessions.add(label);
-      w.parts.push(p);
-      partnum++;
-    };
-    const writeBlock = async (b: Buffer): Promise<void> => {
-      if (!inPart) await startPart();
-      if ((await dev!.writeBlock(b)) === 'full') {
-        await endPart();
-        await next();
-        await startPart();
-        if ((await dev!.writeBlock(b)) === 'full') throw new MigrateError(`${dev!.spec}: a fresh volume has no room for one block`);
-      }
-      partCrc.add(b);
-      w.crc.add(b);
-      if (dev!.isEom) {
-        await endPart();
-        await next();
-      } else if (partSize && partCrc.size >= partSize) await endPart();
-    };
-    return {
-      async write(chunk) {
-        if (!dev) await open(start.slot);
-        let off = 0;
-        while (off < chunk.length) {
-          const n = Math.min(chunk.length - off, bs - fill);
-          chunk.copy(pending!, fill, off, off + n);
-          fill += n;
-          off += n;
-          if (fill === bs) {
-            await writeBlock(pending!);
-            fill = 0;
-          }
-        }
-      },
-      async end() {
-        if (!dev) await open(start.slot);
-        if (fill) await writeBlock(Buffer.from(pending!.subarray(0, fill)));
-        fill = 0;
-        if (!inPart && partnum === 1) await startPart(); // an empty dump: one empty part
-        if (inPart) await endPart();
-        await dev!.finish();
-        dev = null;
-      },
-      async abort() {
-        const d = dev;
-        dev = null;
-        if (d) {
-          await d.abortFile().catch(() => undefined);
-          await d.finish().catch(() => undefined);
-        }
-      },
-    };
-  };
-}
-
-/** source-migrate-s3: a dump's parts read from S3 volumes, in order. */
-function s3Source(parts: readonly PartRow[], props: S3DeviceProperties, crc: RunningCrc, ended: { done: boolean }): Handler {
-  return (ctx) => ({
-    async run() {
-      for (const p of parts) {
-        if (!p.device) throw new MigrateError(`part ${p.partnum}: no device`);
-        let size = 0;
-        await readS3Part(p.device, p.fileno, p.label, props, async (b) => {
-          size += b.length;
-          crc.add(b);
-          await ctx.push(b);
-        }, ctx.signal);
-        if (size !== p.size) throw new MigrateError(`part ${p.partnum} at ${p.label}:${p.fileno}: ${size} bytes, the catalog says ${p.size}`);
-      }
-      ended.done = true;
-    },
-  });
-}
-
 // ----- one copy -----
 
 interface Source {
   spec: ElementSpec;
-  release?: () => void;
   header: AmandaHeader;
   /** The CRC and size the bytes read must have, when known before reading. */
   expect?: { crc: string; size: number };
-  /** TypeScript sources post no crc message: the CRC of what they delivered, once they ended. */
-  crc?: () => { crc: string; size: number } | undefined;
 }
 
 async function sourceOf(catalog: Catalog, item: PlanItem, s3: S3DeviceProperties): Promise<Source> {
@@ -764,10 +545,7 @@ async function sourceOf(catalog: Catalog, item: PlanItem, s3: S3DeviceProperties
   const expect = d.crc && d.size !== null ? { crc: d.crc, size: d.size } : undefined;
   if (parts.some((p) => p.device?.startsWith('s3:'))) {
     if (!parts.every((p) => p.device?.startsWith('s3:'))) throw new MigrateError('parts on S3 and elsewhere: not supported');
-    const crc = new RunningCrc();
-    const ended = { done: false };
-    const t = tsElement('source-migrate-s3', s3Source(parts, s3, crc, ended));
-    return { spec: t.spec, release: t.release, header, expect, crc: () => (ended.done ? { crc: crc.crc, size: crc.size } : undefined) };
+    return { spec: recoveryElement(d, parts, undefined, propertyStrings(s3)), header, expect };
   }
   const storage = item.from;
   const changer = storage.startsWith('chg-disk:') ? storage : `chg-multi:${[...new Set(parts.map((p) => p.device!))].join(',')}`;
@@ -822,7 +600,6 @@ async function copyOne(catalog: Catalog, item: PlanItem, opts: MigrateOptions, s
   };
   /** Why the bytes read are not the source dump's, if they are not. */
   const sourceMismatch = (): string | undefined => {
-    srcCrc ??= src.crc?.();
     if (!srcCrc) return 'the source reported no CRC';
     if (src.expect && (srcCrc.crc !== src.expect.crc || srcCrc.size !== src.expect.size)) {
       return `the source read back has CRC ${srcCrc.crc} (${srcCrc.size} bytes), the catalog says ${src.expect.crc} (${src.expect.size} bytes)`;
@@ -836,72 +613,38 @@ async function copyOne(catalog: Catalog, item: PlanItem, opts: MigrateOptions, s
   };
 
   try {
+    // A changer, a device or S3 slots: dest-taper, recorded (and read back) by a Recorder.
+    let changer = to;
+    let devices: string[] | undefined;
+    let props = opts.deviceProperties ? [...opts.deviceProperties] : [];
     if (kindOf(to) === 's3') {
-      const props = { ...s3, ...propsList(opts.deviceProperties) };
-      const copyId = catalog.startDump(copyInfo);
-      const w: S3Writer = { parts: [], crc: new RunningCrc(), slot };
-      const dest = tsElement('dest-migrate-s3', s3Dest(catalog, copyId, to, { slot }, src.header, opts, props, w));
-      const xfer = new Xfer([src.spec, dest.spec], { signal: opts.signal, progressMs: 500 });
-      let xerr: string | undefined;
-      xfer.on('message', (m: XferMessage) => {
-        onSource(m);
-        progress(m);
-      });
-      xfer.start();
-      try {
-        await xfer.done;
-      } catch (e) {
-        xerr = e instanceof XferError ? e.message : String(e);
-      } finally {
-        dest.release();
-        src.release?.();
-      }
-      slots.set(to, w.slot);
-      finishOriginal();
-      const base = { item, copyId, sourceId: sourceId!, parts: w.parts.length, labels: [...new Set(w.parts.map((p) => p.label))], bytes: w.crc.size };
-      const fail = (why: string): CopyResult => {
+      ({ changer, devices } = s3Changer(to, slot));
+      props = propertyStrings({ ...s3, ...propsList(opts.deviceProperties) });
+      // The first slot, asked first: dest-taper would pass over a slot it cannot read or label and
+      // try the next ones (up to S3_SLOTS_AHEAD, each with the device's retries); a wrong endpoint
+      // or credentials, or no label template for a blank slot, fail the copy here at once.
+      const first = s3SlotDevice(to, slot);
+      const st = await volumeStatusAsync(first, props);
+      const why = st.status.includes('VOLUME_UNLABELED') ? (opts.labelTemplate ? undefined : `slot ${slot} is blank: a label template (--label-template) is needed to label it`)
+        : st.status.length ? `${first}: ${st.error ?? st.status.join(', ')}` : undefined;
+      if (why) {
+        const copyId = catalog.startDump(copyInfo);
         catalog.failDump(copyId, why);
-        return { ...base, status: 'failed', error: why, seconds: (Date.now() - t0) / 1000 };
-      };
-      if (xerr) return fail(xerr);
-      const bad = sourceMismatch();
-      if (bad) return fail(bad);
-      if (w.crc.crc !== srcCrc!.crc || w.crc.size !== srcCrc!.size) return fail(`wrote CRC ${w.crc.crc} (${w.crc.size} bytes), read ${srcCrc!.crc} (${srcCrc!.size} bytes)`);
-      // Read every part back from S3.
-      const rows = catalog.parts(copyId);
-      const got: Array<{ crc: string; size: number }> = [];
-      for (const p of rows) {
-        let r: { crc: string; size: number };
-        try {
-          r = await readS3PartCrc(p.device!, p.fileno, p.label, props);
-        } catch (e) {
-          return fail(`part ${p.partnum} at ${p.label}:${p.fileno}: read back failed: ${(e as Error).message}`);
-        }
-        const wrote = w.parts.find((x) => x.partnum === p.partnum);
-        if (r.size !== p.size || r.crc !== wrote?.crc) return fail(`part ${p.partnum} at ${p.label}:${p.fileno}: read back ${r.crc} (${r.size} bytes), wrote ${wrote?.crc} (${p.size} bytes)`);
-        got.push(r);
+        finishOriginal();
+        return { item, status: 'failed', copyId, sourceId: sourceId!, parts: 0, labels: [], bytes: 0, seconds: (Date.now() - t0) / 1000, error: why };
       }
-      const all = crc32cOfParts(got);
-      if (all !== srcCrc!.crc) return fail(`the parts read back have CRC ${all}, the source's is ${srcCrc!.crc}`);
-      catalog.tx(() => {
-        for (const p of rows) catalog.setPartCrc(p.id, got[rows.indexOf(p)].crc);
-        copySliceIndex(catalog, sourceId!, copyId);
-        catalog.finishDump(copyId, srcCrc!.size, srcCrc!.crc);
-      });
-      return { ...base, status: 'ok', seconds: (Date.now() - t0) / 1000 };
-    }
-
-    // A changer or a device: dest-taper, recorded (and read back) by a Recorder.
-    const devices = to.startsWith('chg-disk:') ? undefined : changerDevices(to);
+    } else if (!to.startsWith('chg-disk:')) devices = changerDevices(to);
     const taperProps: Record<string, unknown> = {
-      header: headerText(splitHeader(src.header, 1)), changer: to, slot, mode: 'append', 'part-size': opts.partSize ?? 0,
+      header: headerText(splitHeader(src.header, 1)), changer, slot, mode: 'append', 'part-size': opts.partSize ?? 0,
       ...(opts.labelTemplate ? { 'label-template': opts.labelTemplate } : {}), ...(opts.labelstr ? { labelstr: opts.labelstr } : {}),
-      ...(opts.deviceProperties?.length ? { 'device-properties': [...opts.deviceProperties] } : {}),
+      ...(props.length ? { 'device-properties': props } : {}),
       ...(opts.partCache ? { 'part-cache': opts.partCache } : {}),
     };
     const xfer = new Xfer([src.spec, element('dest-taper', taperProps)], { signal: opts.signal, progressMs: 500 });
-    const rec = new Recorder(catalog, copyInfo, devices
-      ? { deviceOf: (m) => (m.slot !== undefined ? devices[m.slot - 1] : undefined), writer: 'dest-taper#2' }
+    const slotDevices = devices;
+    const rec = new Recorder(catalog, copyInfo, slotDevices
+      ? { deviceOf: (m) => (m.slot !== undefined ? slotDevices[m.slot - 1] : undefined), writer: 'dest-taper#2',
+        ...(kindOf(to) === 's3' && props.length ? { deviceProperties: props } : {}) }
       : { changer: to, writer: 'dest-taper#2' });
     let lastSlot = slot;
     let writerCrc: { crc: string; size: number } | undefined;
@@ -927,7 +670,6 @@ async function copyOne(catalog: Catalog, item: PlanItem, opts: MigrateOptions, s
     await xfer.done.catch(() => undefined);
     const status = await rec.finished;
     if (status === 'ok') copySliceIndex(catalog, sourceId!, rec.dumpId);
-    src.release?.();
     slots.set(to, lastSlot);
     finishOriginal();
     const copy = catalog.dump(rec.dumpId)!;
@@ -938,7 +680,6 @@ async function copyOne(catalog: Catalog, item: PlanItem, opts: MigrateOptions, s
       ...(status === 'ok' ? {} : { error: copy.error ?? 'failed' }),
     };
   } catch (e) {
-    src.release?.();
     return { item, status: 'failed', sourceId: sourceId ?? undefined, error: (e as Error).message };
   }
 }

@@ -38,6 +38,8 @@ export interface RecorderOptions {
   writer?: string;
   /** Read the parts back before recording the dump as good (default true). */
   readBack?: boolean;
+  /** Device properties ("NAME=VALUE") for reading the parts back (an s3: volume's connection, when not from the environment). */
+  deviceProperties?: readonly string[];
   /** The transfer's chain: its slice index (SliceIndex.fromMessages) is stored with the good dump.
    * `inverse` as for SliceIndex.fromMessages. */
   index?: { specs: readonly ElementSpec[]; inverse?: Record<number, ElementSpec> };
@@ -71,8 +73,8 @@ export async function readPartCrc(device: string, fileno: number, label?: string
  * source-recovery (every part's header checked; a range ends where the written data ends, even on
  * media that pad a file's last block, as tapes do).
  */
-export async function readDumpRangeCrc(d: DumpRow, parts: readonly PartRow[], range: ByteRange): Promise<{ crc: string; size: number }> {
-  const xfer = new Xfer([recoveryElement(d, parts, range), element('dest-null', {})]);
+export async function readDumpRangeCrc(d: DumpRow, parts: readonly PartRow[], range: ByteRange, deviceProperties?: readonly string[]): Promise<{ crc: string; size: number }> {
+  const xfer = new Xfer([recoveryElement(d, parts, range, deviceProperties), element('dest-null', {})]);
   let crc: { crc: string; size: number } | undefined;
   xfer.on('message', (m: XferMessage) => {
     if (m.type === 'crc' && m.index === 0) crc = { crc: m.crc, size: m.size };
@@ -164,7 +166,7 @@ export class Recorder {
         if (!p.device) return this.fail(`part ${p.partnum} on ${p.label}: device unknown, cannot read it back`);
         let got: { crc: string; size: number };
         try {
-          got = await readDumpRangeCrc(dump, parts, { offset, length: p.size });
+          got = await readDumpRangeCrc(dump, parts, { offset, length: p.size }, this.opts.deviceProperties);
         } catch (e) {
           return this.fail(`part ${p.partnum} at ${p.label}:${p.fileno}: read back failed: ${e instanceof XferError ? e.message : String(e)}`);
         }

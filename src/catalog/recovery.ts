@@ -23,10 +23,12 @@ export function dumpHeader(d: Pick<DumpRow, 'host' | 'disk' | 'level' | 'datesta
     program: d.program || 'UNKNOWN' });
 }
 
-/** source-recovery reading dump `d` (its `parts`), or the stored bytes `range` of it. */
-export function recoveryElement(d: DumpRow, parts: readonly PartRow[], range?: ByteRange): ElementSpec {
+/** source-recovery reading dump `d` (its `parts`), or the stored bytes `range` of it; `deviceProperties`
+ * ("NAME=VALUE") for its volumes' devices (an s3: volume's connection, when not from the environment). */
+export function recoveryElement(d: DumpRow, parts: readonly PartRow[], range?: ByteRange, deviceProperties?: readonly string[]): ElementSpec {
   return element('source-recovery', {
     changer: changerOfParts(parts), header: dumpHeader(d), parts: parts.map((p) => `${p.label}:${p.fileno}:${p.size}`),
     ...(range ? { offset: range.offset, size: range.length } : {}),
+    ...(deviceProperties?.length ? { 'device-properties': [...deviceProperties] } : {}),
   });
 }

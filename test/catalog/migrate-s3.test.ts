@@ -7,8 +7,11 @@ import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { openCatalog, type Catalog } from '../../src/catalog/db.js';
-import { migrate, readS3PartCrc } from '../../src/catalog/migrate.js';
+import { migrate } from '../../src/catalog/migrate.js';
 import { S3Device, type S3DeviceProperties } from '../../src/devices/s3.js';
+import { propertyStrings } from '../../src/media/volume.js';
+import { element } from '../../src/registry.js';
+import { Xfer } from '../../src/xfer.js';
 import { createBucket, directClient, listKeys, putObject } from '../setup/s3-helpers.js';
 import { startSwift, type SwiftServer } from '../setup/swift.js';
 import { crcOf, info, KiB, randomDump, readsBack, slots } from './migrate-helpers.js';
@@ -38,6 +41,17 @@ afterEach(() => {
 });
 
 const conn = (): S3DeviceProperties => ({ ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey });
+
+/** One part of an S3 volume read with source-device (the device bridge): its CRC32C and size. */
+async function partCrc(device: string, file: number, label: string): Promise<{ crc: string; size: number }> {
+  const xfer = new Xfer([element('source-device', { device, file, label, 'device-properties': propertyStrings(conn()) }), element('dest-null', {})]);
+  let crc: { crc: string; size: number } | undefined;
+  xfer.on('message', (m) => {
+    if (m.type === 'crc' && m.index === 0) crc = { crc: m.crc, size: m.size };
+  });
+  await xfer.start().done;
+  return crc!;
+}
 
 it('vtape → S3: parts of the S3 part size on s3 device volumes, spanning slots at MAX_VOLUME_USAGE, read back; S3 → vtape restores the bytes', async () => {
   const src = slots(join(root, 'src'));
@@ -71,7 +85,7 @@ it('vtape → S3: parts of the S3 part size on s3 device volumes, spanning slots
   await dev.start('read');
   expect(await dev.seekFile(2)).toMatchObject({ type: 'SPLIT_FILE', name: 'alpha', disk: '/home', partnum: 2, totalparts: -1, datestamp: '20260401000000' });
   await dev.finish();
-  for (const p of pa) expect(await readS3PartCrc(p.device!, p.fileno, p.label, conn())).toEqual({ crc: p.crc, size: p.size });
+  for (const p of pa) expect(await partCrc(p.device!, p.fileno, p.label)).toEqual({ crc: p.crc, size: p.size });
 
   // Already there: skipped. Then S3 → vtape, and the vtape copy is the original, byte for byte.
   expect(await migrate(cat, { to, s3: conn(), labelTemplate: 'S3-%%' })).toMatchObject({ copied: 0, skipped: 2 });
@@ -85,7 +99,7 @@ it('vtape → S3: parts of the S3 part size on s3 device volumes, spanning slots
   expect(await readsBack(`chg-disk:${back}`, A, pb.map((p) => `${p.label}:${p.fileno}:${p.size}`), 21)).toEqual({ crc: crcOf(21, 1200 * KiB), size: 1200 * KiB });
 });
 
-it('a damaged block on S3: the copy from S3 fails (CRC), recorded failed; a missing S3 endpoint fails the copy to S3', async () => {
+it('a damaged block on S3: the copy from S3 fails (CRC), recorded failed; a missing S3 endpoint or label template fails the copy to S3 at the first slot', async () => {
   const src = slots(join(root, 'src'));
   const a = await randomDump(cat, src, info('h', '/x', 0, '20260402000000'), 31, 200 * KiB);
   const to = `s3:${BUCKET}/damaged`;
@@ -103,5 +117,9 @@ it('a damaged block on S3: the copy from S3 fails (CRC), recorded failed; a miss
   const bad = await migrate(cat, { to: `s3:${BUCKET}/other`, s3: { ...conn(), ENDPOINT: 'http://127.0.0.1:9' , MAX_RETRIES: 0 }, labelTemplate: 'O-%%' });
   expect(bad).toMatchObject({ copied: 0, failed: 1 });
   expect(cat.dump(bad.results[0].copyId!)!.status).toBe('failed');
+  // At once, on the first slot (dest-taper is not left to try the next slots one after another).
+  expect(bad.results[0].error).toMatch(new RegExp(`^s3:${BUCKET}/other/slot-01/: `));
+  const noTemplate = await migrate(cat, { to: `s3:${BUCKET}/blank`, s3: conn() });
+  expect(noTemplate.results[0]).toMatchObject({ status: 'failed', error: 'slot 1 is blank: a label template (--label-template) is needed to label it' });
   expect(cat.dumps({ status: 'ok' }).map((d) => d.id)).toEqual([a, copy]);
 });
