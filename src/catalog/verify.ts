@@ -7,7 +7,7 @@
  * volume's device, or "dump N index").
  */
 import { parseHeader, type AmandaHeader } from '../media/header.js';
-import { scanVolume, type VolumeContents } from '../media/volume.js';
+import { scanVolumeAsync, type VolumeContents } from '../media/volume.js';
 import { crc32cOfParts } from './crc.js';
 import type { Catalog, DumpRow, VolumeRow } from './db.js';
 import { readPartCrc } from './recorder.js';
@@ -71,7 +71,7 @@ export async function verify(catalog: Catalog, opts: VerifyOptions = {}): Promis
     }
     let scan: VolumeContents;
     try {
-      scan = scanVolume(v.device);
+      scan = await scanVolumeAsync(v.device); // s3: volumes too (the sync scanVolume refuses them)
     } catch (e) {
       problems.push({ where, message: `cannot read the volume: ${(e as Error).message}` });
       continue;

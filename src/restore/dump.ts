@@ -83,7 +83,7 @@ import { changerOfParts, recoveryElement } from '../catalog/recovery.js';
 import { dumpName } from '../catalog/verify.js';
 import { decryptProps, headerLength, HEADER_PREFIX_BYTES } from '../keys.js';
 import type { AmandaHeader } from '../media/header.js';
-import { scanVolume, volumeStatus } from '../media/volume.js';
+import { scanVolumeAsync, volumeStatusAsync } from '../media/volume.js';
 import type { XferMessage } from '../messages.js';
 import { element, type ElementSpec } from '../registry.js';
 import { SliceIndex, type ByteRange, type ObjectEntry, type SliceEntry } from '../slice-index.js';
@@ -251,7 +251,7 @@ interface Source {
 }
 
 /** Checks that every volume of the copy is where the catalog says; returns the problems. */
-function checkSource(cat: Catalog, d: DumpRow): { source?: Source; problems: string[] } {
+async function checkSource(cat: Catalog, d: DumpRow): Promise<{ source?: Source; problems: string[] }> {
   const parts = cat.parts(d.id);
   const problems: string[] = [];
   if (parts.length === 0) problems.push(`dump #${d.id} has no parts in the catalog`);
@@ -266,7 +266,7 @@ function checkSource(cat: Catalog, d: DumpRow): { source?: Source; problems: str
       problems.push(`volume ${label}: the catalog does not say which device holds it`);
       continue;
     }
-    const st = volumeStatus(device);
+    const st = await volumeStatusAsync(device); // s3: volumes too (the sync volumeStatus refuses them)
     if (st.status.includes('VOLUME_MISSING') || st.status.includes('DEVICE_ERROR') || st.status.includes('VOLUME_ERROR')) {
       problems.push(`volume ${label} is missing: ${device}: ${st.error ?? st.status.join(', ')}`);
     } else if (st.label !== label) {
@@ -300,10 +300,10 @@ function commandWords(cmd: string | undefined): string[] {
   return words;
 }
 
-function firstHeader(src: Source): AmandaHeader | undefined {
+async function firstHeader(src: Source): Promise<AmandaHeader | undefined> {
   const p = src.parts[0];
   try {
-    return scanVolume(p.device!).files.find((f) => f.file === p.fileno)?.header;
+    return (await scanVolumeAsync(p.device!)).files.find((f) => f.file === p.fileno)?.header;
   } catch {
     return undefined;
   }
@@ -647,7 +647,7 @@ export async function restoreDump(cat: Catalog, selector: DumpSelector, target: 
   const problems: string[] = [];
   const sources: Source[] = [];
   for (const d of sel.sources) {
-    const c = checkSource(cat, d);
+    const c = await checkSource(cat, d);
     if (c.source) sources.push(c.source);
     else {
       problems.push(...c.problems);
@@ -690,7 +690,7 @@ async function restoreFrom(cat: Catalog, sel: Selection, src: Source, target: Re
   let sniffed = 0;
   if (index) steps = index.inverseFilters();
   else {
-    amanda = firstHeader(src);
+    amanda = await firstHeader(src);
     steps = (amanda && fromHeader(amanda)) ?? fromColumns(d);
     if (steps.length === 0 && !amanda?.compressed && !amanda?.encrypted) {
       const s = await sniff(src, dumpSize, opts.xfer);
