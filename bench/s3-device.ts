@@ -4,8 +4,8 @@
  * (test/setup/swift.ts). `node --import tsx bench/s3-device.ts`
  *
  *   source-random ! dest-taper changer=s3:...         vs  source-random ! dest-s3 (one multipart object)
- *   source-random ! dest-taper changer=s3:...         vs  S3Device driven from TypeScript (what dest-migrate-s3
- *                                                         does: startFile, writeBlock per block, finishFile)
+ *   source-random ! dest-taper changer=s3:...         vs  S3Device driven from TypeScript (what the removed dest-migrate-s3
+ *                                                         did: startFile, writeBlock per block, finishFile)
  *
  * Same block/part size (BENCH_PART MiB, default 8) and uploads in flight (BENCH_CONC, default 4) on
  * every side. BENCH_MB MiB (default 128), BENCH_RUNS runs (default 3): medians, ratio = baseline

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { crc32cOfParts } from '../../src/catalog/crc.js';
 import { openCatalog, type Catalog } from '../../src/catalog/db.js';
-import { expandBraces, migrate, MigrateError, normalizeStorage, planMigration, scanHolding, storageOf, type MigrateEvent } from '../../src/catalog/migrate.js';
+import { expandBraces, migrate, MigrateError, normalizeStorage, planMigration, S3_SLOTS_AHEAD, s3Changer, scanHolding, storageOf, type MigrateEvent } from '../../src/catalog/migrate.js';
 import { verify } from '../../src/catalog/verify.js';
 import { corrupt, vtapeFile } from './helpers.js';
 import { crcOf, holdingFile, info, KiB, randomDump, readsBack, slots } from './migrate-helpers.js';
@@ -186,6 +186,14 @@ describe('plans and filters', () => {
     expect(normalizeStorage('s3:bucket/')).toBe('s3:bucket');
     expect(expandBraces('file:/vt/slot{1..3},file:/x/{a,b}')).toEqual(['file:/vt/slot1', 'file:/vt/slot2', 'file:/vt/slot3', 'file:/x/a', 'file:/x/b']);
     expect(expandBraces('tape:emu:/t{01..02}')).toEqual(['tape:emu:/t01', 'tape:emu:/t02']);
+    // S3 copies: dest-taper's changer lists slot-01 (changer slot N = slot-NN) up to S3_SLOTS_AHEAD slots after the first slot used.
+    const s3 = s3Changer('s3:vault/daily', 3);
+    expect(S3_SLOTS_AHEAD).toBe(100);
+    expect(s3.changer).toBe('chg-multi:s3:vault/daily/slot-{01..102}/');
+    expect(s3.devices).toHaveLength(102);
+    expect([s3.devices[0], s3.devices[2], s3.devices[101]]).toEqual(['s3:vault/daily/slot-01/', 's3:vault/daily/slot-03/', 's3:vault/daily/slot-102/']);
+    expect(expandBraces(s3.changer.slice('chg-multi:'.length))).toEqual(s3.devices);
+    expect(() => s3Changer('s3:vault/a,b', 1)).toThrow(MigrateError);
     const src = slots(join(root, 'src'));
     const id = await randomDump(cat, src, info('h', '/a', 0, '20260101000000'), 1, 10 * KiB);
     expect(storageOf(cat, cat.dump(id)!)).toBe(`chg-disk:${src}`);
