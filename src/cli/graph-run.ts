@@ -12,7 +12,6 @@
  * the good streams are still kept (a mux's file holds them, a demux's other outputs are
  * written) and a line on stderr says how many chains failed. 130/143 after SIGINT/SIGTERM.
  */
-import { constants } from 'node:os';
 import type { CompiledPipeline } from '../dsl/index.js';
 import { DslError, graphOf, type GraphPlan } from '../dsl/index.js';
 import { XferGraph, type GraphMessage, type GraphResult } from '../graph.js';
@@ -23,7 +22,8 @@ import { humanBytes } from './format.js';
 import { Exit, type Io } from './io.js';
 import { Reporter } from './reporter.js';
 import { startGraphRecording } from './record.js';
-import { progressMode, progressMs, sourceTotal, trapSignals, type Signal } from './transfer.js';
+import { progressMode, progressMs, sourceTotal } from './transfer.js';
+import { signalExit, trapSignals, type Signal } from './signals.js';
 
 export async function runGraph(compiled: CompiledPipeline, file: string | undefined, args: ParsedArgs, io: Io): Promise<number> {
   let plan: GraphPlan;
@@ -97,7 +97,7 @@ export async function runGraph(compiled: CompiledPipeline, file: string | undefi
   const recorded = recording ? await recording.finish() : Exit.ok;
   if (signal) {
     reporter.failed();
-    return 128 + constants.signals[signal];
+    return signalExit(signal);
   }
   if (!result) {
     reporter.failed();

@@ -65,8 +65,9 @@ export interface Recording {
   finish(): Promise<number>;
 }
 
-/** Opens the catalog and follows `xfer`; a string when the pipeline cannot be recorded. */
-export function startRecording(args: ParsedArgs, io: Io, specs: readonly ElementSpec[], xfer: Xfer): Recording | string {
+/** The dump a chain ending in dest-taper writes and a Recorder for it, in the opened catalog; a string when it cannot be recorded. */
+function recorderFor(args: ParsedArgs, io: Io, specs: readonly ElementSpec[], index: boolean):
+{ catalog: Catalog; rec: Recorder; info: DumpInfo; storage?: string } | string {
   const info = dumpOfChain(specs);
   if (typeof info === 'string') return info;
   let catalog: Catalog;
@@ -77,10 +78,18 @@ export function startRecording(args: ParsedArgs, io: Io, specs: readonly Element
   }
   const changer = String(specs[specs.length - 1].props.changer);
   const storage = changer.startsWith('chg-disk:') ? changer : undefined;
-  const index = specs.some((s) => s.name === 'filter-tar-index') ? { specs } : undefined;
   const rec = new Recorder(catalog, { ...info, storage }, {
-    changer: storage, deviceOf: storage ? undefined : () => changer, index,
-  }).attach(xfer);
+    changer: storage, deviceOf: storage ? undefined : () => changer, index: index ? { specs } : undefined,
+  });
+  return { catalog, rec, info, storage };
+}
+
+/** Opens the catalog and follows `xfer`; a string when the pipeline cannot be recorded. */
+export function startRecording(args: ParsedArgs, io: Io, specs: readonly ElementSpec[], xfer: Xfer): Recording | string {
+  const r = recorderFor(args, io, specs, specs.some((s) => s.name === 'filter-tar-index'));
+  if (typeof r === 'string') return r;
+  const { catalog, rec } = r;
+  rec.attach(xfer);
   return {
     async finish(): Promise<number> {
       try {
@@ -123,17 +132,9 @@ export function startGraphRecording(args: ParsedArgs, io: Io, plan: GraphPlan, g
   if (plan.channels.some((c) => c.kind === 'demux')) return '--record records multiplexed backups (mux), not demux pipelines';
   const trunkIndex = plan.chains.findIndex((c) => c.role === 'trunk');
   const trunk = plan.chains[trunkIndex].elements.map((e) => ({ name: e.name, props: e.props }));
-  const info = dumpOfChain(trunk);
-  if (typeof info === 'string') return info;
-  let catalog: Catalog;
-  try {
-    catalog = openCatalog(catalogPath(args, io));
-  } catch (e) {
-    return (e as Error).message;
-  }
-  const changer = String(trunk[trunk.length - 1].props.changer);
-  const storage = changer.startsWith('chg-disk:') ? changer : undefined;
-  const rec = new Recorder(catalog, { ...info, storage }, { changer: storage, deviceOf: storage ? undefined : () => changer });
+  const r = recorderFor(args, io, trunk, false);
+  if (typeof r === 'string') return r;
+  const { catalog, rec, info, storage } = r;
   let map: MapEntry[] = [];
   const ends = new Map<number, { state: string; bytes: number }>();
   const chainErrors = new Map<string, string>(); // first element's label → the chain's error

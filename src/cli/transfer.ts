@@ -3,7 +3,6 @@
  * terminal, signals to a clean cancel, and the outcome to an exit status.
  */
 import { statSync } from 'node:fs';
-import { constants } from 'node:os';
 import type { ElementInfo } from '../element-info.js';
 import { DslError, isGraph, linearChain, parsePipeline, type CompiledElement, type CompiledPipeline } from '../dsl/index.js';
 import type { XferMessage } from '../messages.js';
@@ -14,6 +13,7 @@ import type { ParsedArgs, TransferArgs } from './args.js';
 import { Exit, type Io } from './io.js';
 import { Reporter, type ProgressMode, type ReportOptions } from './reporter.js';
 import { startRecording } from './record.js';
+import { signalExit, trapSignals, type Signal } from './signals.js';
 import { runGraph } from './graph-run.js';
 
 /** Variables for ${NAME}: --set first, then the environment. */
@@ -91,19 +91,6 @@ function compilePipeline(text: string, file: string | undefined, args: TransferA
   }
 }
 
-export type Signal = 'SIGINT' | 'SIGTERM';
-const SIGNALS: readonly Signal[] = ['SIGINT', 'SIGTERM'];
-
-/** Routes SIGINT and SIGTERM to `on` (instead of killing the process) until the returned undo. */
-export function trapSignals(on: (signal: Signal) => void): () => void {
-  const handlers = SIGNALS.map((signal) => {
-    const handler = (): void => on(signal);
-    process.on(signal, handler);
-    return { signal, handler };
-  });
-  return () => handlers.forEach(({ signal, handler }) => process.off(signal, handler));
-}
-
 /** Runs the transfer to its `done`; the first signal cancels it, later ones only wait. */
 async function runToDone(xfer: Xfer, reporter: Reporter): Promise<{ result?: XferResult; signal?: Signal }> {
   let signal: Signal | undefined;
@@ -125,7 +112,7 @@ async function runToDone(xfer: Xfer, reporter: Reporter): Promise<{ result?: Xfe
 
 function exitStatus(outcome: { result?: XferResult; signal?: Signal }): number {
   if (outcome.result) return Exit.ok;
-  if (outcome.signal) return 128 + constants.signals[outcome.signal];
+  if (outcome.signal) return signalExit(outcome.signal);
   return Exit.failed;
 }
 
