@@ -36,6 +36,7 @@
 import { EventEmitter } from 'node:events';
 import type { ErrorMessage, XferMessage } from './messages.js';
 import { isTsElement } from './bridge.js';
+import { MessageLog } from './message-log.js';
 import { native, type NativeChannel } from './native.js';
 import type { ElementSpec } from './registry.js';
 import { Xfer, XferError, type ElementStats, type XferOptions, type XferResult } from './xfer.js';
@@ -87,7 +88,6 @@ export class XferGraphError extends XferError {
   }
 }
 
-type Waiter = (m: GraphMessage | undefined) => void;
 
 export class XferGraph extends EventEmitter {
   readonly done: Promise<GraphResult>;
@@ -95,8 +95,7 @@ export class XferGraph extends EventEmitter {
   private readonly channels: NativeChannel[];
   private readonly xfers: Xfer[] = [];
   private readonly outcomes: (ChainOutcome | undefined)[];
-  private readonly history: GraphMessage[] = [];
-  private readonly waiters = new Set<{ queue: GraphMessage[]; wake?: Waiter }>();
+  private readonly log = new MessageLog<GraphMessage>((m) => m.type === 'done' && m.chain === -1);
   private readonly firstErrors: (ErrorMessage | undefined)[];
   private started = false;
   private finished = false;
@@ -173,20 +172,10 @@ export class XferGraph extends EventEmitter {
   }
 
   /** Every message so far and then each new one, until the graph's `done` (inclusive). */
-  async *messages(): AsyncGenerator<GraphMessage> {
-    const w: { queue: GraphMessage[]; wake?: Waiter } = { queue: [...this.history] };
-    this.waiters.add(w);
-    try {
-      for (;;) {
-        const next = w.queue.shift() ?? (this.finished ? undefined : await new Promise<GraphMessage | undefined>((r) => (w.wake = r)));
-        if (!next) return;
-        yield next;
-        if (next.type === 'done' && next.chain === -1) return;
-      }
-    } finally {
-      this.waiters.delete(w);
-    }
+  messages(): AsyncGenerator<GraphMessage> {
+    return this.log.read();
   }
+
 
   private makeXfer(chain: PlannedChain, c: number): Xfer {
     const specs = chainSpecs(chain, this.channels);
@@ -216,16 +205,7 @@ export class XferGraph extends EventEmitter {
   }
 
   private dispatch(m: GraphMessage): void {
-    if (m.type !== 'progress') this.history.push(m);
-    for (const w of this.waiters) {
-      if (w.wake) {
-        const wake = w.wake;
-        w.wake = undefined;
-        wake(m);
-      } else {
-        w.queue.push(m);
-      }
-    }
+    this.log.push(m);
     this.emit('message', m);
   }
 
@@ -235,7 +215,7 @@ export class XferGraph extends EventEmitter {
     const trunkFailed = chains.filter((o) => o.role === 'trunk' && !o.ok);
     this.dispatch({ type: 'done', elt: '', index: -1, version: 0, chain: -1 } as ChainMessage);
     this.finished = true;
-    for (const w of this.waiters) w.wake?.(undefined);
+    this.log.close();
     if (trunkFailed.length > 0 || this.cancelled) {
       const first = trunkFailed.map((o) => this.firstErrors[o.chain]).find((e) => e !== undefined);
       this.reject(new XferGraphError(this.cancelled ? undefined : first, chains));

@@ -12,6 +12,7 @@
 import { EventEmitter } from 'node:events';
 import type { ErrorMessage, StatsMessage, XferMessage, XferState } from './messages.js';
 import { isTsElement, makePort } from './bridge.js';
+import { MessageLog } from './message-log.js';
 import { native, type NativeMessage, type NativeTransfer } from './native.js';
 import type { ElementSpec } from './registry.js';
 
@@ -59,13 +60,11 @@ export class XferError extends Error {
   }
 }
 
-type Waiter = (m: XferMessage | undefined) => void;
 
 export class Xfer extends EventEmitter {
   readonly done: Promise<XferResult>;
   private readonly handle: NativeTransfer;
-  private readonly history: XferMessage[] = [];
-  private readonly waiters = new Set<{ queue: XferMessage[]; wake?: Waiter }>();
+  private readonly log = new MessageLog<XferMessage>((m) => m.type === 'done');
   private readonly stats: ElementStats[] = [];
   private firstError: ErrorMessage | undefined;
   private sawCancel = false;
@@ -124,20 +123,10 @@ export class Xfer extends EventEmitter {
   }
 
   /** Every message so far and then each new one, until `done` (inclusive). */
-  async *messages(): AsyncGenerator<XferMessage> {
-    const w: { queue: XferMessage[]; wake?: Waiter } = { queue: [...this.history] };
-    this.waiters.add(w);
-    try {
-      for (;;) {
-        const next = w.queue.shift() ?? (this.finished ? undefined : await new Promise<XferMessage | undefined>((r) => (w.wake = r)));
-        if (!next) return;
-        yield next;
-        if (next.type === 'done') return;
-      }
-    } finally {
-      this.waiters.delete(w);
-    }
+  messages(): AsyncGenerator<XferMessage> {
+    return this.log.read();
   }
+
 
   /** An `info` from a TypeScript element, delivered like the engine's own messages. */
   private localInfo(elt: string, index: number, message: string): void {
@@ -149,26 +138,17 @@ export class Xfer extends EventEmitter {
   }
 
   private dispatch(m: XferMessage): void {
-    if (m.type !== 'progress') this.history.push(m);
     if (m.type === 'error' && !this.firstError) this.firstError = m;
     if (m.type === 'cancel') this.sawCancel = true;
     if (m.type === 'stats') this.stats.push(statsOf(m));
-    for (const w of this.waiters) {
-      if (w.wake) {
-        const wake = w.wake;
-        w.wake = undefined;
-        wake(m);
-      } else {
-        w.queue.push(m);
-      }
-    }
+    this.log.push(m);
     this.emit('message', m);
     if (m.type === 'done') this.finish();
   }
 
   private finish(): void {
     this.finished = true;
-    for (const w of this.waiters) w.wake?.(undefined);
+    this.log.close();
     if (this.firstError || this.sawCancel) this.reject(new XferError(this.firstError));
     else this.resolve({ stats: this.stats, linkage: this.linkage });
   }
