@@ -69,4 +69,6 @@ export { reindex, devicesOf, type ReindexReport } from './catalog/reindex.js';
 export { crc32cCombine, crc32cOfParts } from './catalog/crc.js';
 export { RestoreError, restoreDump, selectDump, type DumpSelector, type RestoreDumpOptions, type RestoreDumpResult, type RestoreErrorKind, type RestoreKeys, type RestoreTarget, type Selection } from './restore/dump.js';
 export { migrate, planMigration, scanHolding, storageOf, normalizeStorage, MigrateError, type MigrateOptions, type MigrateReport, type MigrateEvent, type PlanItem, type CopyResult } from './catalog/migrate.js';
-export { AmandaImportError, importAmanda, parseAmandaLog, parseTapelist, readAmandaConfig, type AmandaConfig, type AmandaLog, type ImportReport, type TapelistEntry } from './catalog/amanda-import.js';
+export { importAmanda, type ImportReport } from './catalog/amanda-import.js';
+export { AmandaImportError, parseTapelist, readAmandaConfig, type AmandaConfig, type TapelistEntry } from './catalog/amanda-conf.js';
+export { parseAmandaLog, type AmandaLog } from './catalog/amanda-log.js';

@@ -4,7 +4,8 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { AmandaImportError, importAmanda } from '../catalog/amanda-import.js';
+import { AmandaImportError } from '../catalog/amanda-conf.js';
+import { importAmanda } from '../catalog/amanda-import.js';
 import { openCatalog, type Catalog } from '../catalog/db.js';
 import type { ParsedArgs } from './args.js';
 import { catalogPath } from './catalog.js';

@@ -7,7 +7,9 @@ import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importAmanda, parseAmandaLog, parseTapelist, readAmandaConfig, storedStreamCrc } from '../../src/catalog/amanda-import.js';
+import { readAmandaConfig, parseTapelist } from '../../src/catalog/amanda-conf.js';
+import { importAmanda, storedStreamCrc } from '../../src/catalog/amanda-import.js';
+import { parseAmandaLog } from '../../src/catalog/amanda-log.js';
 import { crc32cOfParts } from '../../src/catalog/crc.js';
 import { openCatalog } from '../../src/catalog/db.js';
 import { verify } from '../../src/catalog/verify.js';
