@@ -88,30 +88,6 @@ function parseConf(file: string, depth = 0): ConfBlock {
   return top;
 }
 
-/** Expands "a{1..3}b,c" (chg-multi's brace lists) into [a1b, a2b, a3b, c]. */
-export function expandBraces(s: string): string[] {
-  const items: string[] = [];
-  let depth = 0;
-  let cur = '';
-  for (const c of s) {
-    if (c === '{') depth++;
-    if (c === '}') depth--;
-    if (c === ',' && depth === 0) {
-      items.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  items.push(cur);
-  return items.flatMap((item) => {
-    const m = /^([^{]*)\{([^{}]*)\}(.*)$/.exec(item);
-    if (!m) return [item];
-    const range = /^(\d+)\.\.(\d+)$/.exec(m[2]);
-    const alts = range
-      ? Array.from({ length: Number(range[2]) - Number(range[1]) + 1 }, (_, i) => String(Number(range[1]) + i).padStart(range[1].length, '0'))
-      : m[2].split(',');
-    return alts.flatMap((a) => expandBraces(`${m[1]}${a}${m[3]}`));
-  });
-}
 
 /** The changer a storage (or the configuration) uses, as xfa names it; undefined when unsupported. */
 function changerOf(tpchanger: string | undefined, tapedev: string | undefined, conf: ConfBlock, warnings: string[]): string | undefined {

@@ -41,8 +41,9 @@
  * Amanda-origin dumps no longer in the logs (their volumes were reused) are marked failed.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { AmandaImportError, expandBraces, parseTapelist, readAmandaConfig, type TapelistEntry } from './amanda-conf.js';
+import { AmandaImportError, parseTapelist, readAmandaConfig, type TapelistEntry } from './amanda-conf.js';
 import { logFiles, parseAmandaLog, type LogCrc, type LogPart, type LogResult } from './amanda-log.js';
+import { expandBraces } from '../media/braces.js';
 import type { AmandaHeader } from '../media/header.js';
 import { scanVolume, volumeStatus } from '../media/volume.js';
 import { crc32cOfParts } from './crc.js';
