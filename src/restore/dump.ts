@@ -75,10 +75,9 @@
 import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { inflateRawSync } from 'node:zlib';
 import '../../elements/index.js';
 import type { Catalog, DumpRow, PartRow } from '../catalog/db.js';
-import { readPartCrc, SLICE_INDEX_FORMAT } from '../catalog/recorder.js';
+import { readPartCrc } from '../catalog/recorder.js';
 import { changerOfParts, recoveryElement } from '../catalog/recovery.js';
 import { dumpName } from '../catalog/verify.js';
 import { decryptProps, headerLength, HEADER_PREFIX_BYTES } from '../keys.js';
@@ -89,159 +88,12 @@ import { element, type ElementSpec } from '../registry.js';
 import { SliceIndex, type ByteRange, type ObjectEntry, type SliceEntry } from '../slice-index.js';
 import { graph, type GraphMessage } from '../graph.js';
 import { Xfer, XferError, type XferOptions } from '../xfer.js';
+import { fromColumns, fromHeader, storedIndex, withKeys } from './inverse.js';
+import { containerOf, selectDump, type Selection } from './select.js';
+import { RestoreError, type DumpSelector, type RestoreDumpOptions, type RestoreDumpResult, type RestoreErrorKind, type RestoreTarget } from './types.js';
 
-export interface DumpSelector {
-  /** The catalog id of a dump (or of one of its copies). */
-  dump?: number;
-  host?: string;
-  disk?: string;
-  /** A prefix of the datestamp: YYYYMMDD, YYYYMMDDhh, ... */
-  date?: string;
-  level?: number;
-}
-
-/** Where the restored data goes: extracted into a directory, the native stream to a file or an fd. */
-export type RestoreTarget = { dir: string } | { file: string } | { fd: number };
-
-export interface RestoreKeys {
-  keyFile?: string;
-  passphraseFile?: string;
-  /** PEM file of the RSA private key whose public half wrapped the data key. */
-  privateKeyFile?: string;
-}
-
-export interface RestoreDumpOptions {
-  /** Members to restore (as tar lists them); only with a `dir` target. Default: everything. */
-  paths?: readonly string[];
-  keys?: RestoreKeys;
-  /** Where the staging file of a selective restore goes (default: the system's tmpdir). */
-  tmpdir?: string;
-  /** Notes as they happen (the choice made, fallbacks): the CLI prints them on stderr. */
-  onNote?: (text: string) => void;
-  xfer?: XferOptions;
-}
-
-export interface RestoreDumpResult {
-  /** The dump read (the original or the copy that served; for a stream, its multiplexed file). */
-  dump: DumpRow;
-  /** A stream of a multiplexed file was restored: that file's dump id (`selected` is the stream). */
-  container?: number;
-  /** The dump selected (the original of `dump` when a copy served). */
-  selected: DumpRow;
-  /** How many restorable dumps matched the selector (the newest was taken). */
-  matches: number;
-  /** Only the slices of the chosen paths were read (via the catalog's slice index). */
-  selective: boolean;
-  /** Whether the catalog has a slice index for the dump. */
-  indexed: boolean;
-  /** Why the whole dump was streamed although paths were given. */
-  why?: string;
-  /** Members extracted by name (paths and the hard-link targets they need), when paths were given. */
-  members: string[];
-  /** Stored bytes read from the media (a selective restore: the ranges; otherwise the dump's size). */
-  bytesRead: number;
-  /** The dump's stored size. */
-  dumpSize: number;
-  /** Stored byte ranges read (a selective restore). */
-  ranges: ByteRange[];
-  /** The restore chain's element names, source to target. */
-  chain: string[];
-  /** CRC check of the stored stream: 'ok', or 'skipped' (selective restore, or no CRC in the catalog). */
-  crc: { status: 'ok' | 'skipped'; crc?: string; size?: number; native?: 'ok' };
-  notes: string[];
-  seconds: number;
-}
-
-export type RestoreErrorKind = 'no-dump' | 'volume' | 'corrupt' | 'key' | 'target' | 'no-space' | 'path' | 'filter' | 'failed';
-
-export class RestoreError extends Error {
-  override name = 'RestoreError';
-  constructor(message: string, readonly kind: RestoreErrorKind, readonly where?: string) {
-    super(message);
-  }
-}
-
-// ----- selecting -----
-
-export interface Selection {
-  selected: DumpRow;
-  /** ok members of the selected dump's group, in the order they are tried. */
-  sources: DumpRow[];
-  matches: number;
-}
-
-const rootOf = (cat: Catalog, d: DumpRow): number => {
-  let cur = d;
-  for (let i = 0; i < 32 && cur.copy_of !== null; i++) {
-    const up = cat.dump(cur.copy_of);
-    if (!up) break;
-    cur = up;
-  }
-  return cur.id;
-};
-
-function groupOf(cat: Catalog, root: number): DumpRow[] {
-  const all = cat.db.prepare('SELECT * FROM dumps WHERE id = ? OR copy_of IS NOT NULL ORDER BY id').all(root) as DumpRow[];
-  return all.filter((d) => d.id === root || rootOf(cat, d) === root);
-}
-
-function orderSources(group: DumpRow[], root: number, first?: number): DumpRow[] {
-  const ok = group.filter((d) => d.status === 'ok');
-  const rank = (d: DumpRow) => (d.id === first ? 0 : d.id === root ? 1 : 2);
-  return ok.sort((a, b) => rank(a) - rank(b) || a.id - b.id);
-}
-
-const describe = (d: DumpRow) => `#${d.id} level ${d.level} ${d.datestamp} ${d.status}${d.copy_of !== null ? ` (copy of #${d.copy_of})` : ''}`;
-
-/** The dump a selector names, and the ok copies that can serve it; RestoreError 'no-dump' otherwise. */
-export function selectDump(cat: Catalog, s: DumpSelector): Selection {
-  if (s.dump !== undefined) {
-    const d = cat.dump(s.dump);
-    if (!d) throw new RestoreError(`no dump #${s.dump} in the catalog`, 'no-dump');
-    const root = rootOf(cat, d);
-    const sources = orderSources(groupOf(cat, root), root, d.id);
-    if (sources.length === 0) throw new RestoreError(`dump #${d.id} (${dumpName(d)}) is not restorable: ${d.status}${d.error ? ` (${d.error})` : ''}, and no good copy of it exists`, 'no-dump');
-    return { selected: cat.dump(root) ?? d, sources, matches: 1 };
-  }
-  const rows = cat.db.prepare(`SELECT * FROM dumps WHERE (@host IS NULL OR host = @host) AND (@disk IS NULL OR disk = @disk)
-                               AND (@level IS NULL OR level = @level) AND (@date IS NULL OR substr(datestamp, 1, length(@date)) = @date)
-                               ORDER BY datestamp, id`)
-    .all({ host: s.host ?? null, disk: s.disk ?? null, level: s.level ?? null, date: s.date ?? null }) as DumpRow[];
-  const groups = new Map<number, DumpRow[]>();
-  for (const d of rows) {
-    const root = rootOf(cat, d);
-    if (!groups.has(root)) groups.set(root, groupOf(cat, root));
-  }
-  const usable = [...groups.entries()].map(([root, g]) => ({ root, sources: orderSources(g, root) })).filter((g) => g.sources.length > 0);
-  if (usable.length === 0) throw new RestoreError(noMatch(cat, s, rows), 'no-dump');
-  const dated = usable.map((g) => ({ ...g, row: cat.dump(g.root) ?? g.sources[0] }));
-  dated.sort((a, b) => (a.row.datestamp < b.row.datestamp ? -1 : a.row.datestamp > b.row.datestamp ? 1 : a.root - b.root));
-  const pick = dated[dated.length - 1];
-  return { selected: pick.row, sources: pick.sources, matches: usable.length };
-}
-
-/** The multiplexed file a stream dump lives in, and its ok copies. */
-function containerOf(cat: Catalog, stream: DumpRow): Selection {
-  try {
-    return selectDump(cat, { dump: stream.container! });
-  } catch (e) {
-    if (!(e instanceof RestoreError)) throw e;
-    throw new RestoreError(`dump #${stream.id} (${dumpName(stream)}) is stream ${stream.stream} of dump #${stream.container}: ${e.message}`, 'no-dump');
-  }
-}
-
-function noMatch(cat: Catalog, s: DumpSelector, rows: DumpRow[]): string {
-  const want = [s.host && `host ${s.host}`, s.disk && `disk ${s.disk}`, s.level !== undefined && `level ${s.level}`, s.date && `date ${s.date}*`]
-    .filter(Boolean).join(', ') || 'any dump';
-  if (rows.length) return `no restorable dump matches ${want}; the matching ones are: ${rows.map(describe).join('; ')}`;
-  const near = cat.db.prepare('SELECT * FROM dumps WHERE (@host IS NULL OR host = @host) AND (@disk IS NULL OR disk = @disk) ORDER BY host, disk, datestamp, id')
-    .all({ host: s.host ?? null, disk: s.disk ?? null }) as DumpRow[];
-  if ((s.level !== undefined || s.date) && near.length && (s.host || s.disk)) {
-    return `no dump matches ${want}; the catalog has for ${s.host ?? '*'}:${s.disk ?? '*'}: ${near.map(describe).join('; ')}`;
-  }
-  const pairs = cat.db.prepare("SELECT DISTINCT host || ':' || disk AS hd FROM dumps ORDER BY hd").all() as Array<{ hd: string }>;
-  return `no dump matches ${want}; the catalog has ${pairs.length ? `dumps of ${pairs.map((p) => p.hd).join(', ')}` : 'no dumps'}`;
-}
+export { selectDump, type Selection } from './select.js';
+export { RestoreError, type DumpSelector, type RestoreDumpOptions, type RestoreDumpResult, type RestoreErrorKind, type RestoreKeys, type RestoreTarget } from './types.js';
 
 // ----- the parts of one copy -----
 
@@ -288,18 +140,6 @@ function recovery(src: Source, range?: ByteRange): ElementSpec {
 
 // ----- inverse filters -----
 
-function storedIndex(cat: Catalog, id: number): SliceIndex | undefined {
-  const s = cat.sliceIndex(id);
-  if (!s || s.format !== SLICE_INDEX_FORMAT) return undefined;
-  return SliceIndex.fromJSON(JSON.parse(inflateRawSync(s.data).toString('utf8')));
-}
-
-/** Amanda writes commands as "/bin/gzip -dc |": the words before the pipe. */
-function commandWords(cmd: string | undefined): string[] {
-  const words = (cmd ?? '').replace(/\|\s*$/, '').trim().split(/\s+/).filter(Boolean);
-  return words;
-}
-
 async function firstHeader(src: Source): Promise<AmandaHeader | undefined> {
   const p = src.parts[0];
   try {
@@ -307,30 +147,6 @@ async function firstHeader(src: Source): Promise<AmandaHeader | undefined> {
   } catch {
     return undefined;
   }
-}
-
-/** Undo steps from an Amanda header (what amrestore/amfetchdump would run). */
-function fromHeader(h: AmandaHeader): ElementSpec[] | undefined {
-  if (!h.compressed && !h.encrypted) return undefined;
-  const steps: ElementSpec[] = [];
-  if (h.encrypted) {
-    const prog = h.srvEncrypt || h.clntEncrypt;
-    const opt = h.srvEncrypt ? h.srvDecryptOpt : h.clntDecryptOpt;
-    const argv = prog ? [prog, opt || '-d'] : commandWords(h.decryptCmd);
-    if (!argv.length) throw new RestoreError('the dump is encrypted but its header names no decrypt program', 'filter');
-    steps.push(element('filter-process', { argv }));
-  }
-  if (h.compressed) {
-    const custom = h.srvcompprog || h.clntcompprog;
-    if (!custom && (h.compSuffix ?? '.gz') === '.gz') steps.push(element('filter-gunzip', {}));
-    else if (!custom && h.compSuffix === '.zst' && !h.uncompressCmd) steps.push(element('filter-unzstd', {}));
-    else {
-      const argv = custom ? [custom, '-d'] : commandWords(h.uncompressCmd);
-      if (!argv.length) throw new RestoreError(`the dump is compressed (${h.compSuffix ?? '?'}) but its header names no uncompress program`, 'filter');
-      steps.push(element('filter-process', { argv }));
-    }
-  }
-  return steps;
 }
 
 /**
@@ -370,36 +186,6 @@ async function sniff(src: Source, size: number, opts?: XferOptions): Promise<{ s
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** Undo steps from the catalog's compression/encryption columns (xfa's own names). */
-function fromColumns(d: DumpRow): ElementSpec[] {
-  const steps: ElementSpec[] = [];
-  const enc = d.encryption?.toLowerCase();
-  if (enc && enc !== 'none' && enc !== 'n') {
-    if (/aes|gcm|xfa|filter-encrypt|yes/.test(enc)) steps.push(element('filter-decrypt', {}));
-    else throw new RestoreError(`dump #${d.id} is encrypted with "${d.encryption}": xfa does not know how to decrypt that`, 'filter');
-  }
-  const comp = d.compression?.toLowerCase();
-  if (comp && comp !== 'none' && comp !== 'n') {
-    if (/zst/.test(comp)) steps.push(element('filter-unzstd', {}));
-    else if (/gz|gzip|yes/.test(comp)) steps.push(element('filter-gunzip', {}));
-    else throw new RestoreError(`dump #${d.id} is compressed with "${d.compression}": xfa does not know how to uncompress that`, 'filter');
-  }
-  return steps;
-}
-
-function withKeys(steps: ElementSpec[], keys: RestoreKeys | undefined, key: string | undefined, slices?: string): ElementSpec[] {
-  return steps.map((s) => {
-    if (s.name !== 'filter-decrypt') return s;
-    const props: Record<string, unknown> = { ...s.props };
-    if (key) props.key = key;
-    else if (keys?.keyFile) props['key-file'] = keys.keyFile;
-    else if (keys?.passphraseFile) props['passphrase-file'] = keys.passphraseFile;
-    else throw new RestoreError('the dump is encrypted (filter-encrypt): give its key with --key-file, --passphrase-file or --private-key', 'key');
-    if (slices !== undefined) props.slices = slices;
-    return element(s.name, props as never);
-  });
 }
 
 // ----- running transfers -----
