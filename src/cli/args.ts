@@ -29,7 +29,7 @@ const TABLES: Record<Command, Options> = {
   launch: TRANSFER,
   inspect: { ...HELP, json: { type: 'boolean' } },
   help: HELP,
-  ls: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' } },
+  ls: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, host: { type: 'string' }, disk: { type: 'string' }, since: { type: 'string' }, status: { type: 'string' } },
   label: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, force: { type: 'boolean', short: 'f' } },
   verify: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, 'headers-only': { type: 'boolean' } },
   reindex: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, force: { type: 'boolean', short: 'f' } },

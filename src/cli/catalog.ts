@@ -1,7 +1,7 @@
 /** The catalog commands: `xfa ls`, `xfa label`, `xfa verify` (src/catalog/ does the work). */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { openCatalog, type Catalog, type CatalogError } from '../catalog/db.js';
+import { openCatalog, type Catalog, type CatalogError, type DumpRow } from '../catalog/db.js';
 import { reindex as reindexCatalog } from '../catalog/reindex.js';
 import { dumpName, verify as verifyCatalog } from '../catalog/verify.js';
 import { labelVolume, volumeStatus } from '../media/volume.js';
@@ -30,11 +30,33 @@ export function withCatalog<R>(args: ParsedArgs, io: Io, f: (c: Catalog) => R | 
   return Promise.resolve(f(cat)).finally(() => cat.close());
 }
 
+/** The dumps `xfa ls` filters select: --host, --disk (exact, or a glob with * and ?), --since, --status. */
+function dumpFilter(args: ParsedArgs): (d: DumpRow) => boolean {
+  const v = args.values ?? {};
+  const str = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  const glob = (pat: string | undefined): ((s: string) => boolean) => {
+    if (pat === undefined) return () => true;
+    const re = new RegExp(`^${pat.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    return (s) => re.test(s);
+  };
+  const since = str('since');
+  if (since !== undefined && !/^\d{8}(\d{6})?$/.test(since)) throw new UsageError(`--since ${since}: want YYYYMMDD or YYYYMMDDhhmmss`, 'ls');
+  const status = str('status');
+  if (status !== undefined && !['ok', 'failed', 'running'].includes(status)) throw new UsageError(`--status ${status}: ok, failed or running`, 'ls');
+  const host = glob(str('host'));
+  const disk = glob(str('disk'));
+  return (d) => host(d.host) && disk(d.disk) && (since === undefined || d.datestamp >= since) && (status === undefined || d.status === status);
+}
+
 export function ls(args: ParsedArgs, io: Io): Promise<number> {
   if (args.positionals.length) throw new UsageError('ls takes no arguments', 'ls');
+  const keep = dumpFilter(args);
+  const filtered = ['host', 'disk', 'since', 'status'].some((k) => args.values?.[k] !== undefined);
   return withCatalog(args, io, (cat) => {
-    const volumes = cat.volumes();
-    const dumps = cat.dumps().map((d) => ({ ...d, indexed: cat.sliceIndex(d.id) !== undefined, parts: cat.parts(d.id).map(({ label, fileno, partnum, size, crc }) => ({ label, fileno, partnum, size, crc })) }));
+    const dumps = cat.dumps().filter(keep).map((d) => ({ ...d, indexed: cat.sliceIndex(d.id) !== undefined, parts: cat.parts(d.id).map(({ label, fileno, partnum, size, crc }) => ({ label, fileno, partnum, size, crc })) }));
+    // filtered: only the volumes that hold a part of a dump listed
+    const used = new Set(dumps.flatMap((d) => d.parts.map((p) => p.label)));
+    const volumes = cat.volumes().filter((v) => !filtered || used.has(v.label));
     if (args.json) {
       io.out(`${JSON.stringify({ volumes, dumps }, null, 2)}\n`);
       return Exit.ok;

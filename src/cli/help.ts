@@ -84,13 +84,19 @@ Exit status: 0 ok, 2 unknown element or usage error.`,
 Shows help on COMMAND (run, launch, inspect, ls, label, verify, reindex, restore, migrate, catalog),
 or the overview without one.`,
 
-  ls: `Usage: xfa ls [--catalog FILE] [--json]
+  ls: `Usage: xfa ls [--host H] [--disk D] [--since YYYYMMDD] [--status S] [--catalog FILE] [--json]
 
 Lists the catalog: every volume (label, device, state, bytes, times written and reused), every
-dump (host, disk, level, datestamp, status, size, CRC32C) and each dump's parts (LABEL:FILE, part
-number, size, CRC32C). Only dumps with status ok are restorable; "failed" ones say why.
+dump (host, disk, level, datestamp, status, size, CRC32C; a copy says which dump it copies, a
+stream of a multiplexed file which file holds it) and each dump's parts (LABEL:FILE, part number,
+size, CRC32C). Only dumps with status ok are restorable; "failed" ones say why. With filters,
+only the matching dumps and the volumes holding their parts are listed.
 
 ${CATALOG_OPTIONS}
+      --host H    dumps of host H (* and ? match any characters / one character)
+      --disk D    dumps of disk D (same globs)
+      --since D   dumps with a datestamp from D on (YYYYMMDD or YYYYMMDDhhmmss)
+      --status S  ok, failed or running
       --json      print {volumes, dumps: [{..., parts}]} as one JSON object
   -h, --help      show this help
 

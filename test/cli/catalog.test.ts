@@ -17,6 +17,29 @@ async function backedUp(): Promise<{ dir: string; db: string; vt: string; dumpId
 }
 
 describe('xfa ls', () => {
+  it('filters by host and disk (globs), date and status; only the volumes of the dumps listed', async () => {
+    const dir = scratch();
+    const vt = changer(dir);
+    const cat = open(dir);
+    const argv = tarTree(dir).argv;
+    expect((await backup(cat, vt, argv, { host: 'alpha', disk: '/home', level: 0, datestamp: '20261101000000' }, 1)).status).toBe('ok');
+    expect((await backup(cat, vt, argv, { host: 'beta', disk: '/var/log', level: 1, datestamp: '20261120000000' }, 3)).status).toBe('ok');
+    cat.startDump({ host: 'beta', disk: '/var/lib', level: 0, datestamp: '20261121000000' }); // left running
+    cat.close();
+    const db = join(dir, 'catalog.db');
+    const names = async (...f: string[]) => (JSON.parse((await xfa(['ls', '-c', db, '--json', ...f])).stdout) as { volumes: Array<{ label: string }>; dumps: Array<{ host: string; disk: string }> });
+    const alpha = await names('--host', 'alpha');
+    expect(alpha.dumps.map((d) => `${d.host}:${d.disk}`)).toEqual(['alpha:/home']);
+    expect(alpha.volumes.map((v) => v.label)).toEqual(['VOL01', 'VOL02']);
+    expect((await names('--disk', '/var/*')).dumps.map((d) => d.disk)).toEqual(['/var/log', '/var/lib']);
+    expect((await names('--host', 'b?ta', '--status', 'running')).dumps.map((d) => d.disk)).toEqual(['/var/lib']);
+    expect((await names('--since', '20261115')).dumps.map((d) => d.host)).toEqual(['beta', 'beta']);
+    expect((await names()).volumes.length).toBe(4);
+    const bad = await xfa(['ls', '-c', db, '--since', 'yesterday']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--since yesterday: want YYYYMMDD/);
+  });
+
   it('lists volumes, dumps and parts; --json has the same rows', async () => {
     const { db } = await backedUp();
     const j = await xfa(['ls', '--catalog', db, '--json']);
