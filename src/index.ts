@@ -67,6 +67,7 @@ export { Recorder, chgDiskDevice, readPartCrc, recordTransfer, type RecorderOpti
 export { verify as verifyCatalog, type Problem, type VerifyOptions, type VerifyReport } from './catalog/verify.js';
 export { reindex, devicesOf, type ReindexReport } from './catalog/reindex.js';
 export { crc32cCombine, crc32cOfParts } from './catalog/crc.js';
+export { listDump, type DumpListing } from './restore/list.js';
 export { RestoreError, restoreDump, selectDump, type DumpSelector, type RestoreDumpOptions, type RestoreDumpResult, type RestoreErrorKind, type RestoreKeys, type RestoreTarget, type Selection } from './restore/dump.js';
 export { migrate, planMigration, scanHolding, storageOf, normalizeStorage, MigrateError, type MigrateOptions, type MigrateReport, type MigrateEvent, type PlanItem, type CopyResult } from './catalog/migrate.js';
 export { importAmanda, type ImportReport } from './catalog/amanda-import.js';

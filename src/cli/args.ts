@@ -36,7 +36,7 @@ const TABLES: Record<Command, Options> = {
   restore: {
     ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, verbose: { type: 'boolean', short: 'v' }, quiet: { type: 'boolean', short: 'q' },
     dump: { type: 'string', short: 'd' }, host: { type: 'string', short: 'H' }, disk: { type: 'string', short: 'D' }, date: { type: 'string' }, level: { type: 'string', short: 'l' },
-    to: { type: 'string', short: 't' }, output: { type: 'string', short: 'o' }, stdout: { type: 'boolean' },
+    to: { type: 'string', short: 't' }, output: { type: 'string', short: 'o' }, stdout: { type: 'boolean' }, list: { type: 'boolean' },
     'key-file': { type: 'string' }, 'passphrase-file': { type: 'string' }, 'private-key': { type: 'string' }, tmpdir: { type: 'string' },
   },
   migrate: {

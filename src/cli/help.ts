@@ -182,6 +182,10 @@ Target (exactly one; nothing is extracted over the current directory by default)
       --stdout, -o -    the native stream to stdout
 PATHs need --to.
 
+Listing: --list [PATH] prints the dump's members (type, size, path) from its slice index in the
+catalog, without reading any volume — under PATH when one is given; a dump without an index says
+how to list it by reading it.
+
 Reading: with a slice index in the catalog (the backup went through filter-tar-index), only the
 stored bytes of the slices that hold the PATHs are read; without one the whole dump is read and
 tar picks the PATHs. Decryption and decompression follow the index, else the Amanda header (gzip,

@@ -10,7 +10,8 @@ import { openCatalog, type Catalog } from '../catalog/db.js';
 import { dumpName } from '../catalog/verify.js';
 import { RestoreError, restoreDump, type DumpSelector, type RestoreDumpResult, type RestoreTarget } from '../restore/dump.js';
 import type { ParsedArgs } from './args.js';
-import { catalogPath } from './catalog.js';
+import { catalogPath, withCatalog } from './catalog.js';
+import { listDump } from '../restore/list.js';
 import { Exit, UsageError, type Io } from './io.js';
 import { humanBytes } from './format.js';
 import { cancellable, signalExit } from './signals.js';
@@ -72,9 +73,30 @@ function summary(r: RestoreDumpResult, t: RestoreTarget): string {
   return `restored ${what} of #${r.selected.id} ${dumpName(r.selected)}${copy} ${where}: read ${humanBytes(r.bytesRead)} of ${humanBytes(r.dumpSize)} (${how}); ${crc}`;
 }
 
+/** `xfa restore --list [PATH]`: the members of the dump from its slice index, nothing read. */
+function list(args: ParsedArgs, io: Io, sel: DumpSelector): Promise<number> {
+  if (args.positionals.length > 1) throw new UsageError('--list takes at most one PATH (a directory to list under)', USAGE);
+  return withCatalog(args, io, (cat) => {
+    try {
+      const r = listDump(cat, sel, args.positionals[0]);
+      if (args.json) io.out(`${JSON.stringify({ dump: r.dump.id, name: dumpName(r.dump), matches: r.matches, members: r.members })}\n`);
+      else {
+        if (r.matches > 1) io.err(`xfa: ${r.matches} dumps match; listing the newest: #${r.dump.id} ${dumpName(r.dump)}\n`);
+        for (const m of r.members) io.out(`${m.objectType.padEnd(8)} ${String(m.size).padStart(12)}  ${m.path}${m.linkTarget ? ` -> ${m.linkTarget}` : ''}\n`);
+      }
+      return Exit.ok;
+    } catch (e) {
+      if (!(e instanceof RestoreError)) throw e;
+      io.err(`xfa: ${e.message}\n`);
+      return Exit.failed;
+    }
+  });
+}
+
 export async function restore(args: ParsedArgs, io: Io): Promise<number> {
   const v = args.values ?? {};
   const sel = selector(v);
+  if (v.list === true) return list(args, io, sel);
   const tgt = target(v);
   const paths = args.positionals;
   if (paths.length && !('dir' in tgt)) throw new UsageError('PATHs are extracted: give --to DIR', USAGE);

@@ -182,6 +182,23 @@ describe('xfa restore', () => {
     after.close();
   });
 
+  it('--list prints the members from the slice index without reading a volume; a dump without an index says how to list it', async () => {
+    const all = await cli(['--dump', String(enc), '--list', '--json']);
+    expect(all.code, all.stderr).toBe(0);
+    const listed = JSON.parse(all.stdout) as { members: Array<{ path: string; objectType: string; size: number }> };
+    for (const f of tree.files) expect(listed.members.map((m) => m.path)).toContain(f);
+    const dir = tree.files[100].split('/').slice(0, -1).join('/');
+    const under = await cli(['--dump', String(enc), '--list', dir]);
+    expect(under.code).toBe(0);
+    const lines = under.stdout.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((l) => l.split(/\s+/).slice(2).join(' ').startsWith(dir))).toBe(true);
+    expect(lines.join('\n')).toContain(tree.files[100]);
+    const none = await cli(['--dump', String(plain), '--list']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(new RegExp(`dump #${plain} .* has no slice index in the catalog: list it by reading it, e.g. xfa restore --dump ${plain} --stdout \\| tar -tvf -`));
+  });
+
   it('--help describes selectors, targets and exit statuses', async () => {
     const r = await xfa(['restore', '--help']);
     expect(r.code).toBe(0);
