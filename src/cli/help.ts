@@ -40,8 +40,8 @@ Usage:
   xfa ls [--json]                           the catalog: volumes, dumps and their parts
   xfa label DEVICE LABEL [--force]          label a volume (file:/vtapes/slot1)
   xfa verify [LABEL...]                     check volumes and dumps against the catalog
-  xfa reindex DEVICE|chg-disk:DIR ...       rebuild the catalog from the volumes' headers
-  xfa restore [SELECTORS] [PATH...]         restore a dump, or paths inside it
+  xfa reindex DEVICE|chg-disk:DIR ...       rebuild the catalog from the media
+  xfa restore SELECTORS TARGET [PATH...]    restore a dump, or paths inside it (--list)
   xfa migrate --to STORAGE [FILTERS]        copy dumps to another storage (D2D2T)
   xfa catalog import-amanda CONFIGDIR       make an Amanda configuration's media restorable
 
