@@ -29,6 +29,7 @@
 // Messages: `stream-map` {map} when the map has been read; `stream` {stream, label, bytes,
 // packets, state: eos|aborted} at each chosen stream's end.
 // Threads: push() on upstream's thread, or run() (PULL_BUFFER, 1 thread).
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -117,6 +118,7 @@ class Demux final : public Element {
   void consume(const uint8_t* p, size_t n) {
     count_in(n);
     while (n > 0 && !stopped_) {
+      if (payload_left_ == 0 && hdr_have_ == 0 && map_read_ && ended_ == streams_.size() && (padding_ || *p == 0)) return trailer(p, n);
       if (payload_left_ == 0) {  // in a header
         const size_t k = std::min(n, mux::kHeaderSize - hdr_have_);
         std::memcpy(hdr_ + hdr_have_, p, k);
@@ -135,6 +137,19 @@ class Demux final : public Element {
       payload_left_ -= k;
       if (payload_left_ == 0) packet_done();
     }
+  }
+
+  // Every stream has ended: what follows can only be the zero padding of media that fill a
+  // file's last block (tapes, vtapes without SHORT_BLOCKS). Anything else is an error.
+  // (A packet right after the end is still read as one, for its precise error.)
+  void trailer(const uint8_t* p, size_t n) {
+    padding_ = true;
+    const uint8_t* nz = std::find_if(p, p + n, [](uint8_t c) { return c != 0; });
+    if (nz != p + n) {
+      offset_ += static_cast<uint64_t>(nz - p);
+      return bad_at(offset_, "data after the end of every stream (only zero padding may follow)");
+    }
+    offset_ += n;
   }
 
   void header() {
@@ -237,7 +252,7 @@ class Demux final : public Element {
       uint32_t id = 0;
       const std::string want = choices_.empty() ? std::to_string(j + 1) : choices_[j];
       if (want.find(':') == std::string::npos) {
-        id = static_cast<uint32_t>(std::stoul(want.size() > 9 ? "0" : want));
+        id = want.size() > 9 ? 0 : static_cast<uint32_t>(std::strtoul(want.c_str(), nullptr, 10));  // digits only (checked in the constructor)
         if (id == 0 || id > map.size())
           return bad_at(0, "stream " + want + " is not in the stream map (it has " + std::to_string(map.size()) + " streams: " +
                                describe(map) + ")");
@@ -274,8 +289,12 @@ class Demux final : public Element {
     if (!map_read_) return bad_at(0, offset_ == 0 ? "the input is empty: no multiplexed stream" : "no stream map");
     if (ended_ < streams_.size()) {
       std::string open;
-      for (size_t i = 0; i < streams_.size(); ++i)
-        if (!streams_[i].ended) open += (open.empty() ? "" : ",") + std::to_string(i + 1);
+      size_t listed = 0;
+      for (size_t i = 0; i < streams_.size(); ++i) {
+        if (streams_[i].ended) continue;
+        if (listed++ < 10) open += (open.empty() ? "" : ",") + std::to_string(i + 1);
+      }
+      if (listed > 10) open += " and " + std::to_string(listed - 10) + " more";
       return bad_at(offset_, "truncated: the multiplexed stream ends before stream(s) " + open + " ended");
     }
     stopped_ = true;
@@ -287,6 +306,7 @@ class Demux final : public Element {
     return b;
   }
 
+  bool padding_ = false;  // zero padding after the end of every stream has begun
   const std::vector<std::string> choices_;
   std::shared_ptr<DemuxChannel> ch_;
   std::vector<StreamState> streams_;

@@ -9,10 +9,13 @@
 // branch fails: "send to MUX: the multiplexed stream stopped ...".
 //
 // Threads: push() on upstream's thread (PUSH_BUFFER), or run() pulling (PULL_BUFFER, 1 thread).
+#include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 #include "fletcher32.h"
 #include "mux_channel.h"
+#include "mux_format.h"
 #include "xfa/element.h"
 
 namespace xfa {
@@ -63,6 +66,7 @@ class MuxInput final : public Element {
  private:
   void send(BlockRef b) {
     if (stopped_ || cancelled() || b->size() == 0) return;
+    if (b->size() > mux::kMaxPayload) return send_split(b);
     const uint32_t sum = fletcher32(b->data(), b->size());
     const size_t n = b->size();
     std::string why;
@@ -74,6 +78,23 @@ class MuxInput final : public Element {
     }
     count_in(n);
     count_out(n);
+  }
+
+  // A block bigger than a packet may carry (a chain with 32 MiB device blocks) goes as several
+  // packets: copies of at most kMaxPayload bytes, each with its own checksum.
+  void send_split(const BlockRef& b) {
+    for (size_t off = 0; off < b->size() && !stopped_ && !cancelled(); off += mux::kMaxPayload) {
+      const size_t n = std::min<size_t>(mux::kMaxPayload, b->size() - off);
+      BlockRef piece = alloc_block();
+      if (piece->capacity() < n) {
+        stopped_ = true;
+        fail(plain_error("send to " + peer_, "a block of " + std::to_string(b->size()) + " bytes cannot be cut into packets"));
+        return;
+      }
+      std::memcpy(piece->data(), b->data() + off, n);
+      piece->set_size(n);
+      send(std::move(piece));
+    }
   }
 
   const size_t k_;

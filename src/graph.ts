@@ -20,7 +20,8 @@
  * the branches that did not (an empty list is a complete success); it rejects with an
  * XferGraphError (an XferError: the first trunk error) when a trunk failed or the graph was
  * cancelled. `cancel()` (or the signal) cancels the channels, then every transfer (downstream first), so
- * each ends `cancelled` rather than failing on a neighbour's cancel, and nothing is committed.
+ * each ends `cancelled` rather than failing on a neighbour's cancel, and nothing still running
+ * is committed (a demux output chain that had already finished keeps what it wrote).
  *
  * Threads: every transfer asks the worker pool for all of its threads at once (worker_pool.h),
  * trunks first. The chains of a graph depend on each other, so the pool must be able to hold all

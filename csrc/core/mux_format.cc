@@ -152,9 +152,14 @@ class Json {
         case 'b': *out += '\b'; break;
         case 'f': *out += '\f'; break;
         case 'u': {
-          if (i_ + 4 > s_.size()) return fail("bad \\u escape");
-          const unsigned v = static_cast<unsigned>(std::stoul(s_.substr(i_, 4), nullptr, 16));
-          i_ += 4;
+          // exactly four hex digits (the map is untrusted input: no stoul, which throws and
+          // accepts signs, blanks and 0x)
+          unsigned v = 0;
+          for (int k = 0; k < 4; ++k, ++i_) {
+            const int d = i_ < s_.size() ? hex_digit(s_[i_]) : -1;
+            if (d < 0) return fail("bad \\u escape (want 4 hex digits)");
+            v = v * 16 + static_cast<unsigned>(d);
+          }
           if (v < 0x80) {
             *out += static_cast<char>(v);
           } else if (v < 0x800) {
@@ -191,6 +196,12 @@ class Json {
   bool at_end() {
     ws();
     return i_ == s_.size();
+  }
+  static int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
   }
   bool fail(const std::string& what) {
     if (error.empty()) error = what + " at byte " + std::to_string(i_);

@@ -160,8 +160,10 @@ const types = new Map<string, Map<number, Adapter>>();
 
 /**
  * Registers a TypeScript device type with the engine: from now on open_device("TYPE:...") in C++
- * (element properties, changers) opens `factory(spec, props)` here. Registering again replaces the
- * factory (devices already open keep theirs until they close).
+ * (element properties, changers) opens `factory(spec, props)` here. Register a type once, before
+ * transfers use it: registering it again replaces the factory and cuts off the devices of that
+ * type already open — their next call fails with EIO ("the TYPE device type was unregistered"),
+ * and their finish/abort never reach the old device object.
  */
 export function registerDeviceType(type: string, factory: DeviceFactory): void {
   const adapters = new Map<number, Adapter>();

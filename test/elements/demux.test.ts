@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineElement } from '../../src/bridge.js';
 import { native } from '../../src/native.js';
-import { EOS, errors, lcgBytes, packets, runText, sha256, type Packet } from './mux-helpers.js';
+import { EOS, errors, fletcher32, lcgBytes, MAP, packets, runText, sha256, type Packet } from './mux-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xfa-demux-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -209,5 +209,35 @@ describe('demux', () => {
     // The whole file was read once, the other streams skipped.
     const stats = r.result!.stats;
     expect(stats.find((s) => s.elt === 'demux#2')!.bytesIn).toBe(readFileSync(join(vt, readdirSync(vt).find((f) => f.startsWith('00001'))!)).length - 32768);
+  });
+
+  it('a crafted stream map with a bad \\u escape is an error naming it, not a crash', async () => {
+    const packet = (flags: number, stream: number, payload: Buffer): Buffer => {
+      const h = Buffer.alloc(32);
+      h.write('XFAM', 0, 'latin1');
+      h[4] = 1;
+      h[5] = flags;
+      h.writeUInt32LE(stream, 8);
+      h.writeUInt32LE(payload.length, 12);
+      h.writeUInt32LE(fletcher32(payload), 24);
+      h.writeUInt32LE(fletcher32(h.subarray(0, 28)), 28);
+      return Buffer.concat([h, payload]);
+    };
+    for (const label of ['\\uzzzz', '\\u+1ab', '\\u12']) {
+      const map = Buffer.from(`{"format":"xfa-mux","version":1,"streams":[{"id":1,"label":"${label}"}]}`);
+      const e = await demuxError(Buffer.concat([packet(MAP | EOS, 0, map), packet(EOS, 1, Buffer.alloc(0))]), ['1']);
+      expect(e.join('\n')).toMatch(/read packet at offset 0: stream map: bad \\u escape/);
+    }
+  });
+
+  it('accepts zero padding after every stream ended (media that fill the last block); other bytes there are an error', async () => {
+    const f = join(dir, 'padded.mux');
+    writeFileSync(f, Buffer.concat([good, Buffer.alloc(32768 + 5)]));
+    clearOutputs();
+    const r = await runText(demuxText(f));
+    expect(r.error).toBeUndefined();
+    expectOutputs();
+    const e = await demuxError(Buffer.concat([good, Buffer.alloc(100), Buffer.from('x')]));
+    expect(e.join('\n')).toContain(`read packet at offset ${good.length + 100}: data after the end of every stream (only zero padding may follow)`);
   });
 });

@@ -184,4 +184,15 @@ describe('mux', () => {
     expect(sha256(streamOf(ps, 1).data)).toBe(sha256(lcgBytes(9, 100000)));
     await expect(runText(`source-random length=1 seed=9 ! mux map=a:b,c:d ! dest-null`)).rejects.toThrow(/"map" has 2 entries for 1 inputs/);
   });
+
+  it('cuts blocks bigger than a packet may carry (16 MiB) into several packets, which demux reads back', async () => {
+    const out = join(dir, 'big.mux');
+    const w = await runText(`source-random length=40MiB seed=4 ! m.\nmux name=m ! dest-file path=${out} sync=no`, { blockSize: 32 << 20 });
+    expect(w.error).toBeUndefined();
+    const ps = packets(readFileSync(out));
+    expect(Math.max(...ps.map((p) => p.length))).toBeLessThanOrEqual(16 << 20);
+    expect(ps.filter((p) => p.stream === 1).reduce((n, p) => n + p.length, 0)).toBe(40 << 20);
+    const r = await runText(`source-file path=${out} ! demux streams=1 ! dest-null seed=4`);
+    expect(r.error).toBeUndefined();
+  });
 });
