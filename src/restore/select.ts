@@ -25,9 +25,10 @@ export const rootOf = (cat: Catalog, d: DumpRow): number => {
   return cur.id;
 };
 
+/** The dump `root` and every copy made from it or from its copies (one indexed query). */
 function groupOf(cat: Catalog, root: number): DumpRow[] {
-  const all = cat.db.prepare('SELECT * FROM dumps WHERE id = ? OR copy_of IS NOT NULL ORDER BY id').all(root) as DumpRow[];
-  return all.filter((d) => d.id === root || rootOf(cat, d) === root);
+  return cat.db.prepare(`WITH RECURSIVE family(id) AS (SELECT ? UNION SELECT d.id FROM dumps d JOIN family f ON d.copy_of = f.id)
+                         SELECT dumps.* FROM dumps JOIN family USING (id) ORDER BY dumps.id`).all(root) as DumpRow[];
 }
 
 function orderSources(group: DumpRow[], root: number, first?: number): DumpRow[] {
