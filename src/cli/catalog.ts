@@ -1,4 +1,5 @@
 /** The catalog commands: `xfa ls`, `xfa label`, `xfa verify` (src/catalog/ does the work). */
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { openCatalog, type Catalog, type CatalogError, type DumpRow } from '../catalog/db.js';
@@ -19,10 +20,17 @@ export function catalogPath(args: ParsedArgs, io: Io): string {
 }
 
 /** Opens the catalog, runs f, closes it; a catalog that cannot be opened is exit 1 with why. */
-export function withCatalog<R>(args: ParsedArgs, io: Io, f: (c: Catalog) => R | Promise<R>): Promise<R | number> {
+export function withCatalog<R>(args: ParsedArgs, io: Io, f: (c: Catalog) => R | Promise<R>, opts: { mustExist?: boolean } = {}): Promise<R | number> {
+  const file = catalogPath(args, io);
+  // Commands that only read refuse a catalog that is not there (a mistyped path would otherwise
+  // become an empty catalog and "0 problems").
+  if (opts.mustExist && !existsSync(file)) {
+    io.err(`xfa: no catalog at ${file} (give --catalog FILE or set XFA_CATALOG; xfa reindex rebuilds one from the media)\n`);
+    return Promise.resolve(Exit.failed);
+  }
   let cat: Catalog;
   try {
-    cat = openCatalog(catalogPath(args, io));
+    cat = openCatalog(file);
   } catch (e) {
     io.err(`xfa: ${(e as CatalogError).message}\n`);
     return Promise.resolve(Exit.failed);
@@ -74,7 +82,7 @@ export function ls(args: ParsedArgs, io: Io): Promise<number> {
     }
     io.out(`${lines.join('\n')}\n`);
     return Exit.ok;
-  });
+  }, { mustExist: true });
 }
 
 export function label(args: ParsedArgs, io: Io): Promise<number> {
@@ -92,6 +100,13 @@ export function label(args: ParsedArgs, io: Io): Promise<number> {
     return Promise.resolve(Exit.failed);
   }
   return withCatalog(args, io, (cat) => {
+    // Labels name volumes in the catalog: one label on two devices would mix up their parts.
+    const known = cat.volume(name);
+    if (known?.device && known.device !== device && !force) {
+      const dumps = (cat.db.prepare('SELECT COUNT(DISTINCT dump_id) AS n FROM parts WHERE volume_id = ?').get(known.id) as { n: number }).n;
+      io.err(`xfa: the catalog already has a volume "${name}" at ${known.device}${dumps ? ` holding parts of ${dumps} dump${dumps === 1 ? '' : 's'}` : ''}; labels must be unique (--force moves the label to ${device}, and those dumps lose it)\n`);
+      return Exit.failed;
+    }
     try {
       labelVolume(device, name);
     } catch (e) {
@@ -124,7 +139,7 @@ export function verify(args: ParsedArgs, io: Io): Promise<number> {
       io.out(`${count(r.volumes, 'volume')}, ${count(r.dumps, 'dump')}, ${count(r.parts, 'part')}${ix}, ${humanBytes(r.bytes)} read: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}\n`);
     }
     return r.problems.length ? Exit.failed : Exit.ok;
-  });
+  }, { mustExist: true });
 }
 
 export function reindex(args: ParsedArgs, io: Io): Promise<number> {

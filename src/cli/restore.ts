@@ -90,7 +90,7 @@ function list(args: ParsedArgs, io: Io, sel: DumpSelector): Promise<number> {
       io.err(`xfa: ${e.message}\n`);
       return Exit.failed;
     }
-  });
+  }, { mustExist: true });
 }
 
 export async function restore(args: ParsedArgs, io: Io): Promise<number> {

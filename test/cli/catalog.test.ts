@@ -68,6 +68,28 @@ describe('xfa ls', () => {
 });
 
 describe('xfa label', () => {
+  it('refuses a label the catalog has on another device (it would take the dumps on it), unless --force', async () => {
+    const { db, vt } = await backedUp();
+    const blank = `file:${join(vt, 'slot6')}`;
+    const r = await xfa(['label', blank, 'VOL01', '-c', db]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`the catalog already has a volume "VOL01" at file:.*slot1 holding parts of 1 dump; labels must be unique`));
+    expect(JSON.parse((await xfa(['ls', '--json', '-c', db])).stdout).dumps[0].status).toBe('ok');
+    expect(() => scanVolume(blank)).toThrow(/unlabeled/); // untouched
+  });
+
+  it('read-only commands refuse a catalog that does not exist instead of creating an empty one', async () => {
+    const dir = scratch();
+    const missing = join(dir, 'typo', 'catalog.db');
+    for (const args of [['ls'], ['verify'], ['restore', '--host', 'h', '--list']]) {
+      const r = await xfa([...args, '-c', missing]);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr).toContain(`xfa: no catalog at ${missing}`);
+    }
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(join(dir, 'typo'))).toBe(false);
+  });
+
   it('labels a blank vtape, refuses a labeled one without --force, relabels with it', async () => {
     const { db, vt } = await backedUp();
     const dev = `file:${join(vt, 'slot5')}`;
