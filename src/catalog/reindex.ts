@@ -2,7 +2,18 @@
  * Rebuilding the catalog from media alone (`xfa reindex`): every volume's label and file headers
  * are scanned (scanVolume), parts are grouped into dumps by (host, disk, level, datestamp) and
  * ordered by part number, and every part is read back (source-device) for its size and CRC32C; the
- * dump's CRC is their combination.
+ * dump's CRC is their combination. Nothing is written to the catalog until all of that is done;
+ * then one transaction writes every row (after dropping the old ones, when replacing): a bad spec
+ * or a failure midway leaves the catalog as it was.
+ *
+ * Each spec given is a storage (a chg-disk:DIR, a device): the parts a storage holds of a dump are
+ * one dump row (dumps.storage = the spec, in the form `xfa migrate` records: chg-disk:/ABS/DIR).
+ * The same dump on several storages (the original and its `xfa migrate` copies) with the same size
+ * and CRC is one family: the first good one in the order the specs were given is the original, the
+ * others are recorded as its copies (copy_of), as migrate records them, and a restore may read any
+ * of them. The same (host, disk, level, datestamp) with another CRC is recorded as a separate dump
+ * and `warnings` says so. A dump not good on a storage (parts missing, unreadable) is a failed row
+ * of its own, copy of nothing (its CRC cannot be compared).
  *
  * A dump is recorded 'ok' (origin 'reindex') when its parts are 1..N with none missing or
  * unreadable and, when a header gives the total (totalparts > 0), N is that total. Otherwise it is
@@ -39,6 +50,7 @@ import { parseCatenizeMarker, SliceIndex } from '../slice-index.js';
 import { Xfer } from '../xfer.js';
 import { crc32cOfParts } from './crc.js';
 import { CatalogError, type Catalog } from './db.js';
+import { normalizeStorage } from './migrate.js';
 import { readPartCrc, SLICE_INDEX_FORMAT } from './recorder.js';
 
 /** Devices of a chg-disk:DIR (its slotN directories in slot order), or the spec itself. */
@@ -51,16 +63,21 @@ export function devicesOf(spec: string): string[] {
 
 export interface ReindexReport {
   volumes: number;
+  /** Dump rows recorded: one per storage holding a dump (a copy on another storage is a row of its own). */
   dumps: number;
   parts: number;
   /** Dumps recorded ok / failed. */
   ok: number;
   failed: number;
-  /** Good dumps whose slice index was rebuilt from their stream (trailer or scan). */
+  /** Rows recorded as copies (copy_of) of the same dump on a storage named earlier. */
+  copies: number;
+  /** Good dumps given a slice index rebuilt from their stream (trailer or scan; a copy gets the one
+   * of the dump it copies, without reading its stream again). */
   indexed: number;
   /** Volumes that could not be read, and dumps not recorded as good, with why. */
   problems: Array<{ where: string; message: string }>;
-  /** Blank volumes skipped; good dumps whose completeness the headers cannot prove. */
+  /** Blank volumes skipped; good dumps whose completeness the headers cannot prove; the same
+   * dump with different contents on two storages. */
   warnings: Array<{ where: string; message: string }>;
 }
 
@@ -71,95 +88,201 @@ interface Found {
   header: AmandaHeader;
 }
 
-/** Scans `specs` (devices or chg-disk:DIR) into the catalog, which must have no volumes unless
- * `replace` (then everything in it is dropped first, in the same transaction as nothing else). */
-export async function reindex(catalog: Catalog, specs: readonly string[], opts: { replace?: boolean; indexes?: boolean } = {}): Promise<ReindexReport> {
-  if (catalog.volumes().length || catalog.dumps().length) {
-    if (!opts.replace) throw new CatalogError(`catalog ${catalog.file} is not empty (replace it to rebuild it from the media)`);
-    catalog.tx(() => catalog.db.exec('DELETE FROM slice_indexes; DELETE FROM parts; DELETE FROM dumps; DELETE FROM volumes;'));
+/** One storage's parts of one dump, read back: what becomes one dump row. */
+interface Group {
+  storage: string;
+  found: Found[];
+  name: string;
+  /** Parts read back (in part order), when they are 1..N. */
+  crcs: Array<{ crc: string; size: number }>;
+  why?: string;
+  /** The whole dump, when it is good. */
+  size?: number;
+  crc?: string;
+  index?: Buffer;
+  /** The group this one is a copy of (same dump, same size and CRC, on a storage named earlier). */
+  copyOf?: Group;
+  id?: number;
+}
+
+/** The storage a spec names, as dumps.storage keeps it (migrate's form), else the spec itself. */
+function storageOfSpec(spec: string): string {
+  try {
+    return normalizeStorage(spec);
+  } catch {
+    return spec;
   }
+}
+
+/**
+ * Scans `specs` (devices or chg-disk:DIR) into the catalog, which must have no volumes unless
+ * `replace` (then everything in it is dropped and the rebuilt rows written in one transaction, after
+ * every volume was read: a spec that cannot be listed, or of which no labeled volume can be read,
+ * is a CatalogError before the catalog is touched, and a failure midway leaves the catalog as it
+ * was). Each spec is a storage: its parts of a dump are one dump row (storage = the spec); the same
+ * dump (host, disk, level, datestamp) on several storages with the same size and CRC is recorded
+ * once per storage, the later rows copies (copy_of) of the first good one, so restores take any of
+ * them; different CRCs are separate dumps, with a warning.
+ */
+export async function reindex(catalog: Catalog, specs: readonly string[], opts: { replace?: boolean; indexes?: boolean } = {}): Promise<ReindexReport> {
+  const isEmpty = (): boolean => !catalog.volumes().length && !catalog.dumps().length;
+  if (!isEmpty() && !opts.replace) throw new CatalogError(`catalog ${catalog.file} is not empty (replace it to rebuild it from the media)`);
   const problems: ReindexReport['problems'] = [];
   const warnings: ReindexReport['warnings'] = [];
-  const dumps = new Map<string, Found[]>();
-  let volumes = 0;
-  for (const device of specs.flatMap(devicesOf)) {
-    const st = volumeStatus(device);
-    if (st.status.includes('VOLUME_UNLABELED')) {
-      warnings.push({ where: device, message: 'blank volume, skipped' });
-      continue;
-    }
-    let scan;
+
+  // 1. Every spec listed and every volume scanned (headers only); nothing written yet.
+  const volumes = new Map<string, { label: string; device: string; state: 'written' | 'labeled'; datestamp?: string }>();
+  const seen = new Set<string>();
+  /** Per dump (host, disk, level, datestamp): per storage, in spec order, its parts. */
+  const dumps = new Map<string, Map<string, Found[]>>();
+  for (const spec of specs) {
+    const storage = storageOfSpec(spec);
+    let devices: string[];
     try {
-      scan = scanVolume(device);
+      devices = devicesOf(spec);
     } catch (e) {
-      problems.push({ where: device, message: `skipped: ${(e as Error).message}` });
-      continue;
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such directory' : code === 'ENOTDIR' ? 'not a directory' : `cannot list: ${(e as Error).message}`;
+      throw new CatalogError(`reindex: ${spec}: ${why}`);
     }
-    volumes++;
-    catalog.upsertVolume({ label: scan.label, device, state: scan.files.length ? 'written' : 'labeled', datestamp: scan.datestamp });
-    for (const f of scan.files) {
-      const h = f.header;
-      if (h.type !== 'SPLIT_FILE' && h.type !== 'FILE') continue;
-      const key = JSON.stringify([h.name, h.disk ?? '', h.dumplevel ?? 0, h.datestamp]);
-      const list = dumps.get(key) ?? [];
-      list.push({ label: scan.label, device, fileno: f.file, header: h });
-      dumps.set(key, list);
+    if (!devices.length) throw new CatalogError(`reindex: ${spec}: no slot directories (slotN) in it`);
+    let labeled = 0;
+    let blank = 0;
+    const unreadable: string[] = [];
+    for (const device of devices) {
+      if (seen.has(device)) continue; // named twice (e.g. a slot and its changer)
+      seen.add(device);
+      let scan;
+      try {
+        const st = volumeStatus(device);
+        if (st.status.includes('VOLUME_UNLABELED')) {
+          warnings.push({ where: device, message: 'blank volume, skipped' });
+          blank++;
+          continue;
+        }
+        scan = scanVolume(device);
+      } catch (e) {
+        problems.push({ where: device, message: `skipped: ${(e as Error).message}` });
+        unreadable.push((e as Error).message);
+        continue;
+      }
+      const other = volumes.get(scan.label);
+      if (other) {
+        problems.push({ where: device, message: `skipped: label ${scan.label} is also on ${other.device} (labels must be unique in a catalog)` });
+        unreadable.push(`label ${scan.label} also on ${other.device}`);
+        continue;
+      }
+      labeled++;
+      volumes.set(scan.label, { label: scan.label, device, state: scan.files.length ? 'written' : 'labeled', datestamp: scan.datestamp });
+      for (const f of scan.files) {
+        const h = f.header;
+        if (h.type !== 'SPLIT_FILE' && h.type !== 'FILE') continue;
+        const key = JSON.stringify([h.name, h.disk ?? '', h.dumplevel ?? 0, h.datestamp]);
+        const byStorage = dumps.get(key) ?? new Map<string, Found[]>();
+        const list = byStorage.get(storage) ?? [];
+        list.push({ label: scan.label, device, fileno: f.file, header: h });
+        byStorage.set(storage, list);
+        dumps.set(key, byStorage);
+      }
+    }
+    if (!labeled) {
+      const what = [blank && `${blank} blank`, unreadable.length && `${unreadable.length} unreadable: ${unreadable[0]}`].filter(Boolean).join(', ');
+      throw new CatalogError(`reindex: ${spec}: no readable volume${what ? ` (${what})` : ''}`);
     }
   }
-  let parts = 0;
-  let ok = 0;
-  let failed = 0;
-  let indexed = 0;
-  for (const found of dumps.values()) {
-    found.sort((a, b) => (a.header.partnum ?? 1) - (b.header.partnum ?? 1));
-    const h = found[0].header;
-    const name = `${h.name}:${h.disk ?? ''} level ${h.dumplevel ?? 0} ${h.datestamp}`;
-    const id = catalog.startDump({
-      host: h.name, disk: h.disk ?? '', level: h.dumplevel ?? 0, datestamp: h.datestamp, program: h.program,
-      compression: h.compressed ? (h.compSuffix ?? 'yes') : undefined, encryption: h.encrypted ? (h.encryptSuffix ?? 'yes') : undefined,
-    });
-    catalog.db.prepare("UPDATE dumps SET origin = 'reindex' WHERE id = ?").run(id);
-    let why: string | undefined;
-    const crcs: Array<{ crc: string; size: number }> = [];
-    for (const [i, f] of found.entries()) {
-      const partnum = f.header.partnum ?? 1;
-      if (partnum !== i + 1) {
-        why ??= partnum === i ? `part ${partnum} found twice (${f.label}:${f.fileno})` : `part ${i + 1} is missing`;
-        continue;
+
+  // 2. Every part read back (the slow part), copies matched by size and CRC, slice indexes rebuilt.
+  const groups: Group[] = [];
+  const several = specs.length > 1;
+  for (const byStorage of dumps.values()) {
+    const goodHere: Group[] = [];
+    for (const [storage, found] of byStorage) {
+      found.sort((a, b) => (a.header.partnum ?? 1) - (b.header.partnum ?? 1));
+      const h = found[0].header;
+      const name = `${h.name}:${h.disk ?? ''} level ${h.dumplevel ?? 0} ${h.datestamp}${several ? ` on ${storage}` : ''}`;
+      const g: Group = { storage, found, name, crcs: [] };
+      groups.push(g);
+      for (const [i, f] of found.entries()) {
+        const partnum = f.header.partnum ?? 1;
+        if (partnum !== i + 1) {
+          g.why ??= partnum === i ? `part ${partnum} found twice (${f.label}:${f.fileno})` : `part ${i + 1} is missing`;
+          g.crcs.push({ crc: '', size: -1 }); // keeps crcs[i] found[i]'s; never recorded
+          continue;
+        }
+        try {
+          g.crcs.push(await readPartCrc(f.device, f.fileno, f.label));
+        } catch (e) {
+          g.why ??= `part ${partnum} at ${f.label}:${f.fileno} unreadable: ${(e as Error).message}`;
+          g.crcs.push({ crc: '', size: -1 }); // never recorded
+        }
       }
-      let got: { crc: string; size: number };
-      try {
-        got = await readPartCrc(f.device, f.fileno, f.label);
-      } catch (e) {
-        why ??= `part ${partnum} at ${f.label}:${f.fileno} unreadable: ${(e as Error).message}`;
-        continue;
-      }
-      catalog.addPart(id, { label: f.label, device: f.device, fileno: f.fileno, partnum, size: got.size, crc: got.crc, newSession: false });
-      crcs.push(got);
-      parts++;
-    }
-    const total = found.map((f) => f.header.totalparts ?? -1).find((t) => t > 0);
-    if (!why && total !== undefined && total !== found.length) why = `${found.length} of ${total} parts`;
-    if (why) {
-      catalog.failDump(id, `reindex: ${why}`);
-      problems.push({ where: name, message: why });
-      failed++;
-    } else {
-      catalog.finishDump(id, crcs.reduce((s, c) => s + c.size, 0), crc32cOfParts(crcs));
-      if (opts.indexes !== false) {
-        const r = await streamIndex(found.map((f, i) => ({ ...f, size: crcs[i].size })), h);
-        if (r.index) {
-          catalog.setSliceIndex(id, SLICE_INDEX_FORMAT, deflateRawSync(Buffer.from(JSON.stringify(r.index.toJSON())), { level: 9 }));
-          indexed++;
-        } else if (r.why) warnings.push({ where: name, message: `no slice index: ${r.why}` });
-      }
+      const total = found.map((f) => f.header.totalparts ?? -1).find((t) => t > 0);
+      if (!g.why && total !== undefined && total !== found.length) g.why = `${found.length} of ${total} parts`;
+      if (g.why) continue;
+      g.size = g.crcs.reduce((s, c) => s + c.size, 0);
+      g.crc = crc32cOfParts(g.crcs);
       if (total === undefined && found.length > 1) {
         warnings.push({ where: name, message: `${found.length} parts, total unknown (totalparts -1): recorded ok, completeness not provable from headers` });
       }
-      ok++;
+      const same = goodHere.find((o) => o.size === g.size && o.crc === g.crc);
+      if (same) {
+        g.copyOf = same.copyOf ?? same;
+        g.index = same.index;
+        continue;
+      }
+      if (goodHere.length) {
+        warnings.push({ where: name, message: `not the same dump as on ${goodHere.map((o) => o.storage).join(', ')} (size ${g.size}, CRC ${g.crc}; there ${goodHere.map((o) => `${o.size}, ${o.crc}`).join('; ')}): recorded as a separate dump` });
+      }
+      goodHere.push(g);
+      if (opts.indexes !== false) {
+        const r = await streamIndex(found.map((f, i) => ({ ...f, size: g.crcs[i].size })), h);
+        if (r.index) g.index = deflateRawSync(Buffer.from(JSON.stringify(r.index.toJSON())), { level: 9 });
+        else if (r.why) warnings.push({ where: name, message: `no slice index: ${r.why}` });
+      }
     }
   }
-  return { volumes, dumps: dumps.size, parts, ok, failed, indexed, problems, warnings };
+
+  // 3. The catalog replaced in one transaction: all of it or none.
+  let parts = 0;
+  let ok = 0;
+  let failed = 0;
+  let copies = 0;
+  let indexed = 0;
+  catalog.tx(() => {
+    if (!isEmpty()) {
+      if (!opts.replace) throw new CatalogError(`catalog ${catalog.file} is not empty (replace it to rebuild it from the media)`);
+      catalog.db.exec('DELETE FROM slice_indexes; DELETE FROM parts; DELETE FROM dumps; DELETE FROM volumes;');
+    }
+    for (const v of volumes.values()) catalog.upsertVolume(v);
+    for (const g of groups) {
+      const h = g.found[0].header;
+      const id = g.id = catalog.startDump({
+        host: h.name, disk: h.disk ?? '', level: h.dumplevel ?? 0, datestamp: h.datestamp, program: h.program,
+        compression: h.compressed ? (h.compSuffix ?? 'yes') : undefined, encryption: h.encrypted ? (h.encryptSuffix ?? 'yes') : undefined,
+        origin: 'reindex', storage: g.storage, copyOf: g.copyOf?.id,
+      });
+      for (const [i, f] of g.found.entries()) {
+        const c = g.crcs[i];
+        if (!c || c.size < 0 || (f.header.partnum ?? 1) !== i + 1) continue;
+        catalog.addPart(id, { label: f.label, device: f.device, fileno: f.fileno, partnum: i + 1, size: c.size, crc: c.crc, newSession: false });
+        parts++;
+      }
+      if (g.why) {
+        catalog.failDump(id, `reindex: ${g.why}`);
+        problems.push({ where: g.name, message: g.why });
+        failed++;
+        continue;
+      }
+      catalog.finishDump(id, g.size!, g.crc!);
+      if (g.index) {
+        catalog.setSliceIndex(id, SLICE_INDEX_FORMAT, g.index);
+        indexed++;
+      }
+      if (g.copyOf) copies++;
+      ok++;
+    }
+  });
+  return { volumes: volumes.size, dumps: groups.length, parts, ok, failed, copies, indexed, problems, warnings };
 }
 
 // ----- slice indexes from the stream -----
