@@ -23,7 +23,8 @@ export interface Database {
   prepare(sql: string): Statement;
   exec(sql: string): void;
   pragma(sql: string, opts?: { simple?: boolean }): unknown;
-  transaction<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R;
+  /** The function runs fn in a (deferred) transaction; `.immediate` takes the write lock first. */
+  transaction<A extends unknown[], R>(fn: (...args: A) => R): ((...args: A) => R) & { immediate: (...args: A) => R };
   close(): void;
 }
 
@@ -191,19 +192,33 @@ export class CatalogError extends Error {
 
 const now = (): string => new Date().toISOString();
 
+/** How long a catalog write waits for another process's write to finish. */
+export const BUSY_TIMEOUT_MS = 10_000;
+
 export class Catalog {
   readonly db: Database;
 
   constructor(readonly file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    let db: Database | undefined;
     try {
-      this.db = new BetterSqlite3(file);
+      if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+      // Several xfa processes may write one catalog at once (two `xfa run --record`): a writer waits
+      // for the lock up to BUSY_TIMEOUT_MS (write transactions take it first: tx() is BEGIN IMMEDIATE).
+      db = new BetterSqlite3(file, { timeout: BUSY_TIMEOUT_MS });
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma('foreign_keys = ON');
+      this.db = db;
+      this.migrate();
     } catch (e) {
+      try {
+        db?.close();
+      } catch {
+        /* already failing */
+      }
+      if (e instanceof CatalogError) throw e;
       throw new CatalogError(`cannot open catalog ${file}: ${(e as Error).message}`);
     }
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('foreign_keys = ON');
-    this.migrate();
   }
 
   /** The schema version of the open catalog. */
@@ -212,20 +227,28 @@ export class Catalog {
   }
 
   private migrate(): void {
+    const newer = (v: number) => new CatalogError(`catalog ${this.file} has schema version ${v}, newer than this xfa (${SCHEMA_VERSION})`);
     const v = this.version();
-    if (v > SCHEMA_VERSION) throw new CatalogError(`catalog ${this.file} has schema version ${v}, newer than this xfa (${SCHEMA_VERSION})`);
+    if (v > SCHEMA_VERSION) throw newer(v);
     if (v === SCHEMA_VERSION) return;
     // Table rebuilds (migration 3) must not cascade deletes: foreign keys are off while migrating,
-    // and checked before the last migration's transaction commits.
+    // and checked before each migration's transaction commits. Each migration runs in an
+    // immediate transaction that reads the version again: another process opening the same
+    // catalog at the same time may have migrated it meanwhile.
     this.db.pragma('foreign_keys = OFF');
     try {
-      for (let i = v; i < SCHEMA_VERSION; i++) {
-        this.db.transaction(() => {
+      for (;;) {
+        const done = this.db.transaction(() => {
+          const i = this.version();
+          if (i > SCHEMA_VERSION) throw newer(i);
+          if (i === SCHEMA_VERSION) return true;
           this.db.exec(MIGRATIONS[i]);
           const broken = this.db.pragma('foreign_key_check') as unknown[];
           if (broken.length) throw new CatalogError(`catalog ${this.file}: migration to version ${i + 1} broke ${broken.length} references`);
           this.db.pragma(`user_version = ${i + 1}`);
-        })();
+          return false;
+        }).immediate();
+        if (done) break;
       }
     } finally {
       this.db.pragma('foreign_keys = ON');
@@ -236,9 +259,11 @@ export class Catalog {
     this.db.close();
   }
 
-  /** Runs fn in one transaction (all or nothing). */
+  /** Runs fn in one transaction (all or nothing). The transaction is immediate (it takes the write
+   * lock at BEGIN, waiting for other writers): a deferred one that reads then writes fails with
+   * SQLITE_BUSY, without waiting, when another process wrote meanwhile. Nested: a savepoint. */
   tx<R>(fn: () => R): R {
-    return this.db.transaction(fn)();
+    return this.db.transaction(fn).immediate();
   }
 
   // ----- volumes -----
@@ -279,6 +304,16 @@ export class Catalog {
     });
   }
 
+  /** Why a volume labeled `label` at `device` is not the catalog's volume of that label: the
+   * catalog has one at another device, with parts (two changers using the same label template).
+   * Moving the label to `device` would lose the first volume's parts. Undefined when no clash. */
+  labelClash(label: string, device: string | undefined): string | undefined {
+    const old = this.volume(label);
+    if (!old || device === undefined || !old.device || old.device === device) return undefined;
+    if (this.db.prepare('SELECT 1 FROM parts WHERE volume_id = ? LIMIT 1').get(old.id) === undefined) return undefined;
+    return `volume ${label} at ${device}: the catalog already has a volume ${label} at ${old.device} (labels must be unique; use another label template)`;
+  }
+
   volumes(): VolumeRow[] {
     return this.db.prepare('SELECT * FROM volumes ORDER BY label').all() as VolumeRow[];
   }
@@ -317,6 +352,8 @@ export class Catalog {
    * the first part of this run on the volume (counts one more write of it). */
   addPart(dumpId: number, p: { label: string; device?: string; fileno: number; partnum: number; size: number; crc?: string; newSession?: boolean }): void {
     this.tx(() => {
+      const clash = this.labelClash(p.label, p.device);
+      if (clash) throw new CatalogError(clash);
       const vid = this.upsertVolume({ label: p.label, device: p.device, state: 'written' });
       this.db.prepare('INSERT INTO parts (dump_id, volume_id, fileno, partnum, size, crc) VALUES (?, ?, ?, ?, ?, ?)')
         .run(dumpId, vid, p.fileno, p.partnum, p.size, p.crc ?? null);

@@ -3,7 +3,8 @@
  * dest-taper (or dest-device):
  *
  *   - at start a 'running' dump row;
- *   - `part-done` (successful, size > 0): the part and its volume, in one transaction;
+ *   - `part-done` (successful; size 0 only for the empty part of an empty dump, eof): the part and
+ *     its volume, in one transaction; a label the catalog has at another device fails the dump;
  *   - `info` "relabeled (erased) volume": the volume's old parts are dropped;
  *   - `crc` from the writer: the dump's size and CRC;
  *   - `done`: without an `error` before it, every part is read back from its volume (source-recovery,
@@ -25,7 +26,7 @@ import { element, type ElementSpec } from '../registry.js';
 import { SliceIndex } from '../slice-index.js';
 import { Xfer, XferError } from '../xfer.js';
 import { crc32cOfParts } from './crc.js';
-import type { Catalog, CopyInfo, DumpInfo, DumpRow, DumpStatus, PartRow } from './db.js';
+import { CatalogError, type Catalog, type CopyInfo, type DumpInfo, type DumpRow, type DumpStatus, type PartRow } from './db.js';
 import { recoveryElement } from './recovery.js';
 import type { ByteRange } from '../slice-index.js';
 
@@ -113,12 +114,24 @@ export class Recorder {
     return this.opts.changer ? chgDiskDevice(this.opts.changer, m.slot) : undefined;
   }
 
+  /** Handles one message of the transfer. Never throws: a catalog error (locked, a label clash)
+   * becomes the dump's error, and the dump is recorded failed at `done`. */
   message(m: XferMessage): void {
+    try {
+      this.handle(m);
+    } catch (e) {
+      this.error ??= e instanceof CatalogError ? e.message : `catalog: ${(e as Error).message}`;
+    }
+  }
+
+  private handle(m: XferMessage): void {
     if (this.opts.index && m.type !== 'progress') this.messages.push(m);
     switch (m.type) {
       case 'part-done': {
-        const p = m as typeof m & { label?: string; slot?: number };
-        if (!p.successful || p.size === 0) return;
+        const p = m as typeof m & { label?: string; slot?: number; eof?: boolean };
+        // A 0-byte part cut short by the end of the volume (reason leom) was removed from it; the
+        // 0-byte part of an empty dump (eof) is a file on the volume and is recorded.
+        if (!p.successful || (p.size === 0 && p.eof !== true)) return;
         if (!p.label) {
           this.error ??= `${m.elt}: part ${p.partnum} has no volume label`;
           return;
@@ -130,7 +143,13 @@ export class Recorder {
       }
       case 'info': {
         const r = /relabeled \(erased\) volume "([^"]*)"/.exec(m.message);
-        if (r) this.catalog.relabeled(r[1]);
+        if (!r) return;
+        // "slot N (DEVICE): relabeled ...": a volume of another changer with the same label as one
+        // the catalog has must not drop that one's parts.
+        const device = /^slot (\d+) \(([^)]*)\)/.exec(m.message);
+        const clash = device ? this.catalog.labelClash(r[1], this.deviceOf({ label: r[1], slot: Number(device[1]) }) ?? device[2]) : undefined;
+        if (clash) this.error ??= clash;
+        else this.catalog.relabeled(r[1]);
         return;
       }
       case 'crc':
@@ -144,7 +163,11 @@ export class Recorder {
         return;
       case 'done':
         void this.finish().then(this.resolve, (e: unknown) => {
-          this.catalog.failDump(this.dumpId, `recording failed: ${(e as Error).message}`);
+          try {
+            this.catalog.failDump(this.dumpId, `recording failed: ${(e as Error).message}`);
+          } catch {
+            /* the catalog is unusable: the dump stays 'running', never restorable */
+          }
           this.resolve('failed');
         });
         return;
