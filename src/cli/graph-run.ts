@@ -58,9 +58,9 @@ export async function runGraph(compiled: CompiledPipeline, file: string | undefi
     return Exit.failed;
   }
   const recording = args.values?.record === true ? startGraphRecording(args, io, plan, g) : undefined;
-  if (typeof recording === 'string') {
-    io.err(`xfa: ${recording}\n`);
-    return Exit.usage;
+  if (recording && 'error' in recording) {
+    io.err(`xfa: ${recording.error}\n`);
+    return recording.exit;
   }
   g.on('message', (m: GraphMessage) => {
     chain = m.chain;
@@ -86,15 +86,19 @@ export async function runGraph(compiled: CompiledPipeline, file: string | undefi
     g.cancel();
   });
   let result: GraphResult | undefined;
+  let recorded: number = Exit.ok;
   try {
     g.start();
     result = await g.done;
   } catch (e) {
     if (!(e instanceof XferError)) throw e;
+  }
+  try {
+    // still trapped: a signal during the catalog's read-back must not leave the dumps 'running'
+    if (recording) recorded = await recording.finish();
   } finally {
     untrap();
   }
-  const recorded = recording ? await recording.finish() : Exit.ok;
   if (signal) {
     reporter.failed();
     return signalExit(signal);

@@ -65,16 +65,22 @@ export interface Recording {
   finish(): Promise<number>;
 }
 
-/** The dump a chain ending in dest-taper writes and a Recorder for it, in the opened catalog; a string when it cannot be recorded. */
+/** Why a pipeline cannot be recorded, and the exit status that calls for (usage: the pipeline; failed: the catalog). */
+export interface RecordRefusal {
+  error: string;
+  exit: number;
+}
+
+/** The dump a chain ending in dest-taper writes and a Recorder for it, in the opened catalog. */
 function recorderFor(args: ParsedArgs, io: Io, specs: readonly ElementSpec[], index: boolean):
-{ catalog: Catalog; rec: Recorder; info: DumpInfo; storage?: string } | string {
+{ catalog: Catalog; rec: Recorder; info: DumpInfo; storage?: string } | RecordRefusal {
   const info = dumpOfChain(specs);
-  if (typeof info === 'string') return info;
+  if (typeof info === 'string') return { error: info, exit: Exit.usage };
   let catalog: Catalog;
   try {
     catalog = openCatalog(catalogPath(args, io));
   } catch (e) {
-    return (e as Error).message;
+    return { error: (e as Error).message, exit: Exit.failed };
   }
   const changer = String(specs[specs.length - 1].props.changer);
   const storage = changer.startsWith('chg-disk:') ? changer : undefined;
@@ -84,10 +90,10 @@ function recorderFor(args: ParsedArgs, io: Io, specs: readonly ElementSpec[], in
   return { catalog, rec, info, storage };
 }
 
-/** Opens the catalog and follows `xfer`; a string when the pipeline cannot be recorded. */
-export function startRecording(args: ParsedArgs, io: Io, specs: readonly ElementSpec[], xfer: Xfer): Recording | string {
+/** Opens the catalog and follows `xfer`; a refusal when the pipeline cannot be recorded. */
+export function startRecording(args: ParsedArgs, io: Io, specs: readonly ElementSpec[], xfer: Xfer): Recording | RecordRefusal {
   const r = recorderFor(args, io, specs, specs.some((s) => s.name === 'filter-tar-index'));
-  if (typeof r === 'string') return r;
+  if ('error' in r) return r;
   const { catalog, rec } = r;
   rec.attach(xfer);
   return {
@@ -128,12 +134,12 @@ interface MapEntry {
  * ended complete (eos); one whose source failed (aborted) is recorded failed with its branch's
  * error — the other streams stay good.
  */
-export function startGraphRecording(args: ParsedArgs, io: Io, plan: GraphPlan, g: XferGraph): Recording | string {
-  if (plan.channels.some((c) => c.kind === 'demux')) return '--record records multiplexed backups (mux), not demux pipelines';
+export function startGraphRecording(args: ParsedArgs, io: Io, plan: GraphPlan, g: XferGraph): Recording | RecordRefusal {
+  if (plan.channels.some((c) => c.kind === 'demux')) return { error: '--record records multiplexed backups (mux), not demux pipelines', exit: Exit.usage };
   const trunkIndex = plan.chains.findIndex((c) => c.role === 'trunk');
   const trunk = plan.chains[trunkIndex].elements.map((e) => ({ name: e.name, props: e.props }));
   const r = recorderFor(args, io, trunk, false);
-  if (typeof r === 'string') return r;
+  if ('error' in r) return r;
   const { catalog, rec, info, storage } = r;
   let map: MapEntry[] = [];
   const ends = new Map<number, { state: string; bytes: number }>();

@@ -92,19 +92,23 @@ function compilePipeline(text: string, file: string | undefined, args: TransferA
 }
 
 /** Runs the transfer to its `done`; the first signal cancels it, later ones only wait. */
-async function runToDone(xfer: Xfer, reporter: Reporter): Promise<{ result?: XferResult; signal?: Signal }> {
+async function runToDone(xfer: Xfer, reporter: Reporter, tail?: () => Promise<number>): Promise<{ result?: XferResult; signal?: Signal; tail: number }> {
   let signal: Signal | undefined;
   const untrap = trapSignals((s) => {
     signal ??= s;
     reporter.interrupted(s);
     xfer.cancel();
   });
+  let result: XferResult | undefined;
   try {
     xfer.start();
-    return { result: await xfer.done, signal };
+    result = await xfer.done;
   } catch (e) {
     if (!(e instanceof XferError)) throw e;
-    return { signal };
+  }
+  try {
+    // still trapped: a signal during the catalog's read-back must not leave the dump 'running'
+    return { result, signal, tail: tail ? await tail() : Exit.ok };
   } finally {
     untrap();
   }
@@ -136,15 +140,14 @@ export async function runPipeline(text: string, file: string | undefined, args: 
   const xfer = createXfer(elements, opts, io);
   if (!xfer) return Exit.failed;
   const recording = args.values?.record === true ? startRecording(args, io, elements.map((e) => ({ name: e.name, props: e.props })), xfer) : undefined;
-  if (typeof recording === 'string') {
-    io.err(`xfa: ${recording}\n`);
-    return Exit.usage;
+  if (recording && 'error' in recording) {
+    io.err(`xfa: ${recording.error}\n`);
+    return recording.exit;
   }
   const reporter = new Reporter(io, opts);
   xfer.on('message', (m: XferMessage) => reporter.message(m));
-  const outcome = await runToDone(xfer, reporter);
+  const outcome = await runToDone(xfer, reporter, recording ? () => recording.finish() : undefined);
   if (outcome.result) reporter.succeeded(outcome.result.stats);
   else reporter.failed();
-  const recorded = recording ? await recording.finish() : Exit.ok;
-  return outcome.result && recorded !== Exit.ok ? recorded : exitStatus(outcome);
+  return outcome.result && !outcome.signal && outcome.tail !== Exit.ok ? outcome.tail : exitStatus(outcome);
 }
