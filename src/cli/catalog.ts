@@ -156,7 +156,7 @@ export function reindex(args: ParsedArgs, io: Io): Promise<number> {
     else {
       for (const p of r.problems) io.out(`${p.where}: ${p.message}\n`);
       for (const w of r.warnings) io.out(`${w.where}: warning: ${w.message}\n`);
-      io.out(`${r.volumes} volumes, ${r.dumps} dumps (${r.ok} ok, ${r.failed} failed), ${r.parts} parts\n`);
+      io.out(`${r.volumes} volumes, ${r.dumps} dumps (${r.ok} ok, ${r.failed} failed${r.copies ? `, ${r.copies} of them copies` : ''}), ${r.parts} parts\n`);
     }
     return r.problems.length ? Exit.failed : Exit.ok;
   });
