@@ -38,7 +38,10 @@
  *
  * Importing again is idempotent: a dump already imported from the same changer (same host, disk,
  * level, datestamp) keeps its row id, its parts are recorded again and its status re-checked;
- * Amanda-origin dumps no longer in the logs (their volumes were reused) are marked failed.
+ * Amanda-origin dumps no longer in the logs (their volumes were reused) are marked failed. The
+ * earlier import's parts are dropped in one transaction that marks those dumps 'running'; each
+ * dump's parts are then recorded with its status in one transaction: an import killed half-way
+ * leaves some dumps 'running' (not restorable until imported again), none 'ok' without its parts.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { AmandaImportError, parseTapelist, readAmandaConfig, type TapelistEntry } from './amanda-conf.js';
@@ -184,7 +187,9 @@ export async function importAmanda(catalog: Catalog, configDir: string, opts: { 
   const existing = new Map<string, DumpRow>();
   for (const d of catalog.db.prepare("SELECT * FROM dumps WHERE origin = 'amanda' AND storage = ?").all(storage) as DumpRow[]) existing.set(keyOfDump(d), d);
 
-  // Record the volumes; drop the parts of earlier imports (recorded again below).
+  // Record the volumes; drop the parts of earlier imports (recorded again below, each dump's
+  // with its status in one transaction). In the same transaction those dumps become 'running':
+  // an import killed half-way leaves none of them 'ok' without its parts.
   catalog.tx(() => {
     for (const v of volumes.values()) {
       const state = !v.device ? 'missing' : v.entry.datestamp === '0' ? 'labeled' : 'written';
@@ -192,6 +197,8 @@ export async function importAmanda(catalog: Catalog, configDir: string, opts: { 
       catalog.db.prepare('UPDATE volumes SET state = ? WHERE id = ?').run(state, id);
     }
     catalog.db.prepare("DELETE FROM parts WHERE dump_id IN (SELECT id FROM dumps WHERE origin = 'amanda' AND storage = ?)").run(storage);
+    catalog.db.prepare(`UPDATE dumps SET status = 'running', error = 'amanda: being imported again (an interrupted import: import again)'
+                        WHERE origin = 'amanda' AND storage = ?`).run(storage);
   });
 
   let ok = 0;
@@ -211,22 +218,34 @@ export async function importAmanda(catalog: Catalog, configDir: string, opts: { 
     seen.add(key);
     const old = existing.get(key);
     const id = old?.id ?? catalog.startDump({ host: d.host, disk: d.disk, level: d.level, datestamp: d.datestamp, origin: 'amanda', storage });
-    const result = await checkDump(catalog, id, chosen, volumes);
-    parts += result.parts;
+    const result = await checkDump(chosen, volumes);
     for (const w of result.warnings) warnings.push({ where, message: w });
-    if (result.why) {
-      catalog.failDump(id, `amanda: ${result.why}`);
-      problems.push({ where, message: result.why });
+    // The dump's parts, its status and header fields: one transaction.
+    const why = catalog.tx(() => {
+      let why = result.why;
+      for (const p of result.parts) {
+        try {
+          catalog.addPart(id, p);
+          parts++;
+        } catch (e) {
+          why ??= `part ${p.partnum} at ${p.label}:${p.fileno}: cannot record it: ${(e as Error).message}`;
+        }
+      }
+      if (why) catalog.failDump(id, `amanda: ${why}`);
+      else catalog.finishDump(id, result.size, result.crc);
+      const h = result.header;
+      if (h) {
+        catalog.db.prepare('UPDATE dumps SET program = ?, compression = ?, encryption = ? WHERE id = ?').run(
+          h.program ?? null, h.compressed ? (h.compSuffix ?? 'yes') : null, h.encrypted ? (h.encryptSuffix ?? 'yes') : null, id);
+      }
+      return why;
+    });
+    if (why) {
+      problems.push({ where, message: why });
       failed++;
     } else {
-      catalog.finishDump(id, result.size, result.crc);
       if (result.crcMatched) crcMatched++;
       ok++;
-    }
-    const h = result.header;
-    if (h) {
-      catalog.db.prepare('UPDATE dumps SET program = ?, compression = ?, encryption = ? WHERE id = ?').run(
-        h.program ?? null, h.compressed ? (h.compSuffix ?? 'yes') : null, h.encrypted ? (h.encryptSuffix ?? 'yes') : null, id);
     }
   }
   for (const [key, d] of existing) {
@@ -253,14 +272,16 @@ interface Checked {
   size: number;
   crc: string;
   crcMatched: boolean;
-  parts: number;
+  /** The parts to record (those that read back). */
+  parts: Array<{ label: string; device: string; fileno: number; partnum: number; size: number; crc: string }>;
   warnings: string[];
   header?: AmandaHeader;
 }
 
-/** Records a dump's parts and decides whether it is good (see the file's comment). */
-async function checkDump(catalog: Catalog, id: number, a: Attempt, volumes: Map<string, Volume>): Promise<Checked> {
-  const out: Checked = { size: 0, crc: '00000000', crcMatched: false, parts: 0, warnings: [] };
+/** Reads a dump's parts back and decides whether it is good (see the file's comment); the caller
+ * records the parts and the status together. */
+async function checkDump(a: Attempt, volumes: Map<string, Volume>): Promise<Checked> {
+  const out: Checked = { size: 0, crc: '00000000', crcMatched: false, parts: [], warnings: [] };
   const r = a.result;
   let why: string | undefined;
   if (!r) why = 'the log has parts but no DONE, PARTIAL or FAIL line (the run was interrupted)';
@@ -311,13 +332,7 @@ async function checkDump(catalog: Catalog, id: number, a: Attempt, volumes: Map<
       why ??= `part ${p.partnum} at ${at} unreadable: ${(e as Error).message}`;
       continue;
     }
-    try {
-      catalog.addPart(id, { label: p.label, device: v.device, fileno: p.fileno, partnum: p.partnum, size: got.size, crc: got.crc });
-      out.parts++;
-    } catch (e) {
-      why ??= `part ${p.partnum} at ${at}: cannot record it: ${(e as Error).message}`;
-      continue;
-    }
+    out.parts.push({ label: p.label, device: v.device, fileno: p.fileno, partnum: p.partnum, size: got.size, crc: got.crc });
     if (p.bytes !== undefined && (p.exactBytes ? got.size !== p.bytes : Math.abs(got.size - p.bytes) >= 1024)) {
       why ??= `part ${p.partnum} at ${at}: read back ${got.size} bytes, the log says ${p.bytes}`;
     }
