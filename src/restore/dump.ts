@@ -371,9 +371,16 @@ function merge(ranges: ByteRange[]): ByteRange[] {
   return out;
 }
 
+/** The paths not under another of them: tar given "sub/" and "sub/f" extracts sub/f with sub/
+ * and then fails on "sub/f: Not found in archive". */
+function outermost(paths: readonly string[]): string[] {
+  const norm = (p: string) => p.replace(/^\.\//, '').replace(/\/+$/, '');
+  return paths.filter((p) => !paths.some((q) => q !== p && norm(q) !== norm(p) && norm(p).startsWith(`${norm(q)}/`)));
+}
+
 function plan(index: SliceIndex | undefined, paths: readonly string[], dumpSize: number, dumpId: number): Plan {
   if (paths.length === 0) return { selective: false, members: [], ranges: [], slices: [] };
-  if (!index) return { selective: false, why: 'the catalog has no slice index for this dump: the whole dump is read and tar picks the paths', members: [...paths], ranges: [], slices: [] };
+  if (!index) return { selective: false, why: 'the catalog has no slice index for this dump: the whole dump is read and tar picks the paths', members: outermost(paths), ranges: [], slices: [] };
   const find = (p: string) => index.object(p) ?? index.object(p.replace(/^\.\//, '')) ?? index.object(`./${p}`);
   const missing = paths.filter((p) => !find(p));
   if (missing.length) throw new RestoreError(`not in dump #${dumpId} (its index lists ${index.objects.length} members): ${missing.join(', ')}`, 'path');
@@ -393,7 +400,7 @@ function plan(index: SliceIndex | undefined, paths: readonly string[], dumpSize:
       covered.push(...index.objects.filter((o) => o.path.startsWith(prefix)));
     }
   }
-  const members = [...new Set(named.sort((a, b) => a.headerOffset - b.headerOffset).map((m) => m.path))];
+  const members = outermost([...new Set(named.sort((a, b) => a.headerOffset - b.headerOffset).map((m) => m.path))]);
   const bySlice = new Map<number, SliceEntry>();
   for (const m of [...named, ...covered]) for (const s of index.slicesForObject(m)) bySlice.set(s.slice, s);
   const slices = [...bySlice.values()].sort((a, b) => a.slice - b.slice);
@@ -586,10 +593,17 @@ async function mediaError(src: Source, parts: PartRow[], e: XferError): Promise<
 async function transferError(src: Source, p: Plan, r: Run, target: RestoreTarget, where: string): Promise<RestoreError> {
   const e = r.error!;
   const tar = e.element.startsWith('dest-process') ? processOutput(r.messages, 'dest-process') : '';
-  const text = `${e.message}${tar ? ` (tar: ${tar})` : ''}`;
+  const text = `${e.message}${tar && !e.message.includes(tar) ? ` (${tar})` : ''}`;
   if (/wrong (key|passphrase)/i.test(e.message)) return new RestoreError(`dump #${src.dump.id}: ${e.message}`, 'key');
   if (ENOSPC.test(text) || /Cannot write: No space/i.test(tar)) return new RestoreError(`${where}: no space left on device: ${text}${leftBehind(target)}`, 'no-space', where);
   if (e.cancelled) return new RestoreError(`restore of dump #${src.dump.id} cancelled${leftBehind(target)}`, 'failed');
+  // The target's own failures (a reader gone, a member tar cannot find or write) say what they
+  // are: no need to read the whole dump again.
+  const targetFault = e.element.startsWith('dest-fd') || e.element.startsWith('dest-file') || /Not found in archive|Cannot (open|write|mkdir)/.test(tar);
+  if (targetFault) {
+    const kind: RestoreErrorKind = /Not found in archive/.test(tar) ? 'path' : 'target';
+    return new RestoreError(`restore of dump #${src.dump.id} failed: ${text}${leftBehind(target)}`, kind);
+  }
   // Anything else may come from the media: name the bad part when there is one.
   const read = p.selective ? partsFor(src.parts, p.ranges) : src.parts;
   const bad = await diagnose(src, read);

@@ -199,6 +199,30 @@ describe('xfa restore', () => {
     expect(none.stderr).toMatch(new RegExp(`dump #${plain} .* has no slice index in the catalog: list it by reading it, e.g. xfa restore --dump ${plain} --stdout \\| tar -tvf -`));
   });
 
+  it('a directory and a path under it together restore fine (tar is given the directory only)', async () => {
+    const f = tree.files[100];
+    const d = f.split('/').slice(0, -1).join('/');
+    const out = fresh();
+    const a = await cli(['--dump', String(enc), '--to', out, '--key-file', key, `${d}/`, f]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(readFileSync(join(out, f)).equals(readFileSync(join(tree.src, f)))).toBe(true);
+    const g = small.files[0];
+    const gd = g.split('/').slice(0, -1).join('/');
+    const out2 = fresh();
+    const b = await cli(['--dump', String(plain), '--to', out2, gd, g]);
+    expect(b.code, b.stderr).toBe(0);
+    expect(walk(out2)).toContain(g);
+  });
+
+  it('a reader that goes away (--stdout | head) fails at once as a target fault, without re-reading the dump', () => {
+    const r = spawnSync('bash', ['-c', `XFA_FROM_SOURCE=1 node ${BIN} restore -c ${db} --dump ${enc} --key-file ${key} --stdout --json 2>${root}/epipe.err | head -c 10 >/dev/null; echo "status \${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+    expect(r.stdout).toMatch(/status 1/);
+    const err = readFileSync(join(root, 'epipe.err'), 'utf8');
+    expect(err).toMatch(/dest-fd.*EPIPE/);
+    const last = JSON.parse(err.trim().split('\n').pop()!) as { kind: string };
+    expect(last.kind).toBe('target'); // not diagnosed as a media problem (that would read every part again)
+  });
+
   it('--help describes selectors, targets and exit statuses', async () => {
     const r = await xfa(['restore', '--help']);
     expect(r.code).toBe(0);
