@@ -105,8 +105,11 @@ interface Group {
   id?: number;
 }
 
-/** The storage a spec names, as dumps.storage keeps it (migrate's form), else the spec itself. */
+/** The storage a spec names, as dumps.storage keeps it (migrate's form). Single devices given one
+ * by one (file:/vt/slot1 file:/vt/slot2 ...) are one storage together — a dump spans them — kept
+ * as '' (no storage recorded: the parts' devices say where it is). */
 function storageOfSpec(spec: string): string {
+  if (!spec.startsWith('chg-') && !spec.startsWith('s3:')) return '';
   try {
     return normalizeStorage(spec);
   } catch {
@@ -199,7 +202,7 @@ export async function reindex(catalog: Catalog, specs: readonly string[], opts: 
     for (const [storage, found] of byStorage) {
       found.sort((a, b) => (a.header.partnum ?? 1) - (b.header.partnum ?? 1));
       const h = found[0].header;
-      const name = `${h.name}:${h.disk ?? ''} level ${h.dumplevel ?? 0} ${h.datestamp}${several ? ` on ${storage}` : ''}`;
+      const name = `${h.name}:${h.disk ?? ''} level ${h.dumplevel ?? 0} ${h.datestamp}${several ? ` on ${storage || 'the devices given'}` : ''}`;
       const g: Group = { storage, found, name, crcs: [] };
       groups.push(g);
       for (const [i, f] of found.entries()) {
@@ -259,7 +262,7 @@ export async function reindex(catalog: Catalog, specs: readonly string[], opts: 
       const id = g.id = catalog.startDump({
         host: h.name, disk: h.disk ?? '', level: h.dumplevel ?? 0, datestamp: h.datestamp, program: h.program,
         compression: h.compressed ? (h.compSuffix ?? 'yes') : undefined, encryption: h.encrypted ? (h.encryptSuffix ?? 'yes') : undefined,
-        origin: 'reindex', storage: g.storage, copyOf: g.copyOf?.id,
+        origin: 'reindex', storage: g.storage || undefined, copyOf: g.copyOf?.id,
       });
       for (const [i, f] of g.found.entries()) {
         const c = g.crcs[i];
