@@ -95,6 +95,15 @@ import { RestoreError, type DumpSelector, type RestoreDumpOptions, type RestoreD
 export { selectDump, type Selection } from './select.js';
 export { RestoreError, type DumpSelector, type RestoreDumpOptions, type RestoreDumpResult, type RestoreErrorKind, type RestoreKeys, type RestoreTarget } from './types.js';
 
+/** A private temporary directory under dir; a bad --tmpdir is a target error naming it. */
+function scratchTemp(dir: string, prefix: string): string {
+  try {
+    return mkdtempSync(join(dir, prefix));
+  } catch (e) {
+    throw new RestoreError(`--tmpdir ${dir}: cannot make a temporary directory there: ${(e as Error).message}`, 'target');
+  }
+}
+
 // ----- the parts of one copy -----
 
 interface Source {
@@ -156,8 +165,8 @@ async function firstHeader(src: Source): Promise<AmandaHeader | undefined> {
  * without decrypting); a zstd frame → filter-unzstd; gzip → filter-gunzip; anything else is
  * taken as the native stream.
  */
-async function sniff(src: Source, size: number, opts?: XferOptions): Promise<{ steps: ElementSpec[]; bytes: number }> {
-  const dir = mkdtempSync(join(tmpdir(), 'xfa-sniff-'));
+async function sniff(src: Source, size: number, scratchDir: string, opts?: XferOptions): Promise<{ steps: ElementSpec[]; bytes: number }> {
+  const dir = scratchTemp(scratchDir, 'xfa-sniff-');
   try {
     const fd = openSync(join(dir, 'head'), 'w+');
     let b: Buffer;
@@ -486,7 +495,7 @@ async function restoreFrom(cat: Catalog, sel: Selection, src: Source, target: Re
     amanda = await firstHeader(src);
     steps = (amanda && fromHeader(amanda)) ?? fromColumns(d);
     if (steps.length === 0 && !amanda?.compressed && !amanda?.encrypted) {
-      const s = await sniff(src, dumpSize, opts.xfer);
+      const s = await sniff(src, dumpSize, opts.tmpdir ?? tmpdir(), opts.xfer);
       sniffed = s.bytes;
       steps = s.steps;
       if (steps.length) notes.push(`no slice index and no filters recorded for dump #${d.id}: its first bytes say ${steps.map((x) => x.name).join(' then ')}`);
@@ -497,7 +506,7 @@ async function restoreFrom(cat: Catalog, sel: Selection, src: Source, target: Re
   const keys = opts.keys;
   if (!decrypting && (keys?.keyFile || keys?.passphraseFile || keys?.privateKeyFile)) note('the dump is not encrypted by xfa: the key is not used');
 
-  const scratch = mkdtempSync(join(opts.tmpdir ?? tmpdir(), 'xfa-restore-'));
+  const scratch = scratchTemp(opts.tmpdir ?? tmpdir(), 'xfa-restore-');
   let bytesRead = sniffed;
   try {
     // An RSA-wrapped key: the stream header comes first from the media.
