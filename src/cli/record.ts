@@ -84,9 +84,15 @@ function recorderFor(args: ParsedArgs, io: Io, specs: readonly ElementSpec[], in
   }
   const changer = String(specs[specs.length - 1].props.changer);
   const storage = changer.startsWith('chg-disk:') ? changer : undefined;
-  const rec = new Recorder(catalog, { ...info, storage }, {
-    changer: storage, deviceOf: storage ? undefined : () => changer, index: index ? { specs } : undefined,
-  });
+  let rec: Recorder;
+  try {
+    rec = new Recorder(catalog, { ...info, storage }, {
+      changer: storage, deviceOf: storage ? undefined : () => changer, index: index ? { specs } : undefined,
+    });
+  } catch (e) {
+    catalog.close();
+    return { error: `cannot record the dump in ${catalog.file}: ${(e as Error).message}`, exit: Exit.failed };
+  }
   return { catalog, rec, info, storage };
 }
 
