@@ -24,10 +24,19 @@
  *     A part counts only when its volume's tapelist datestamp is the one of the START line it was
  *     written under: a volume Amanda reused since holds other data.
  *
- * Each label of the tapelist is looked for in the changer's slots (their volume labels); a label
- * not found is recorded as a 'missing' volume and every dump with a part on it fails.
+ * Each label of the tapelist is looked for in the slots (their volume labels) of its storage's
+ * changer (the tapelist's STORAGE:, else the "ST:" of the log lines that wrote it), then of the
+ * configuration's other changers; a label not found is recorded as a 'missing' volume (the problem
+ * names the changer it was looked for in) and every dump with a part on it fails.
  *
- * A dump is recorded 'ok' (origin 'amanda', storage = the changer) only when the log says DONE,
+ * A dump Amanda wrote on several storages (a vault storage: the same dump copied to another
+ * changer, its lines "ST:vault") is one dump row per storage whose log says DONE for it, each
+ * checked against its own volumes: the row of the storage the logs name first is the dump, the
+ * others are its copies (copy_of), so a restore reads any good one. A storage where the dump did
+ * not end DONE while another did is a warning, not a row; when none did, the last attempt is the
+ * dump's only row.
+ *
+ * A dump is recorded 'ok' (origin 'amanda', storage = its storage's changer) only when the log says DONE,
  * its parts 1..N are all there on volumes found, each part's header on the volume names the dump
  * (host, disk, datestamp, level, part number), each part reads back (source-device) with the size
  * the log gives, and — Amanda's CRCs are CRC32C, as xfa's — the parts' combined CRC32C equals the
@@ -37,7 +46,7 @@
  * CRC could not be compared. Anything else fails the dump, with why, and is a problem.
  *
  * Importing again is idempotent: a dump already imported from the same changer (same host, disk,
- * level, datestamp) keeps its row id, its parts are recorded again and its status re-checked;
+ * level, datestamp) keeps its row id (and is made the copy of the first storage's row again), its parts are recorded again and its status re-checked;
  * Amanda-origin dumps no longer in the logs (their volumes were reused) are marked failed. The
  * earlier import's parts are dropped in one transaction that marks those dumps 'running'; each
  * dump's parts are then recorded with its status in one transaction: an import killed half-way
@@ -114,12 +123,69 @@ export async function importAmanda(catalog: Catalog, configDir: string, opts: { 
   const changer = opts.changer ?? conf.changer;
   if (!existsSync(conf.tapelist)) throw new AmandaImportError(`${conf.tapelist}: no tapelist (amanda.conf's "tapelist")`);
   const tapelist = parseTapelist(readFileSync(conf.tapelist, 'utf8'));
+  const entries = new Map(tapelist.map((e) => [e.label, e]));
 
-  // The changer's volumes by label.
-  const found = new Map<string, string>();
-  const storages = new Set<string>();
-  for (const spec of new Set([...(changer ? [changer] : []), ...(opts.changer ? [] : Object.values(conf.storages))])) {
-    storages.add(spec);
+  // Each Amanda storage's changer: the default one (or the one given instead of it), each
+  // `define storage`'s (a log line's "ST:name"); a storage xfa cannot read is the default's.
+  const changerOf = (st: string | undefined): string | undefined => {
+    const c = st === undefined ? undefined : conf.storages[st];
+    if (c === undefined) return changer;
+    return opts.changer && c === conf.changer ? opts.changer : c;
+  };
+  /** dumps.storage of the rows of a storage: its changer. */
+  const storageOf = (st: string | undefined): string => changerOf(st) ?? `amanda:${conf.name}`;
+  const changers = [...new Set([changer, ...Object.keys(conf.storages).map(changerOf)].filter((c): c is string => c !== undefined))];
+  const allStorages = [...new Set([storageOf(undefined), ...Object.keys(conf.storages).map(storageOf)])];
+
+  // The logs: parts written on current volumes, and each dump's results, per storage.
+  const files = logFiles(conf.logdir);
+  if (!files.length) warnings.push({ where: conf.logdir, message: 'no log files (log.DATESTAMP.N)' });
+  /** Per dump, per storage (in the order the logs first name them), its attempts. */
+  const attempts = new Map<string, Map<string, Attempt[]>>();
+  /** The storage the logs say each volume was written by. */
+  const storageOfLabel = new Map<string, string>();
+  const keyOfDump = (d: { host: string; disk: string; level: number; datestamp: string }) => JSON.stringify([d.host, d.disk, d.level, d.datestamp]);
+  let stale = 0;
+  for (const file of files) {
+    const log = parseAmandaLog(readFileSync(file, 'latin1'), file);
+    for (const s of log.strange) warnings.push({ where: file, message: s });
+    for (const t of log.tapes) if (t.storage !== undefined) storageOfLabel.set(t.label, t.storage);
+    const here = new Map<string, Attempt>();
+    const attempt = (k: string, st: string | undefined): Attempt => {
+      const storage = storageOf(st);
+      const hk = JSON.stringify([k, storage]);
+      let a = here.get(hk);
+      if (!a) {
+        a = { log: file, parts: [] };
+        here.set(hk, a);
+        const byStorage = attempts.get(k) ?? new Map<string, Attempt[]>();
+        byStorage.set(storage, [...(byStorage.get(storage) ?? []), a]);
+        attempts.set(k, byStorage);
+      }
+      return a;
+    };
+    for (const p of log.parts) {
+      const e = entries.get(p.label);
+      if (!e || (p.volumeDatestamp !== undefined && e.datestamp !== p.volumeDatestamp)) {
+        stale++;
+        continue;
+      }
+      if (p.storage !== undefined && !storageOfLabel.has(p.label)) storageOfLabel.set(p.label, p.storage);
+      attempt(keyOfDump(p), p.storage).parts.push(p);
+    }
+    for (const r of log.results) {
+      if (r.program !== 'taper') {
+        if (r.status === 'FAIL') warnings.push({ where: name(r), message: `${r.program} FAIL, never written to a volume: ${r.message ?? ''}`.trim() });
+        continue;
+      }
+      attempt(keyOfDump(r), r.storage).result = r;
+    }
+  }
+  if (stale) warnings.push({ where: conf.logdir, message: `${stale} parts on volumes reused or no longer in the tapelist were skipped` });
+
+  // Each changer's volumes by label.
+  const found = new Map<string, Map<string, string>>();
+  for (const spec of changers) {
     let devices: string[];
     try {
       devices = spec.startsWith('chg-multi:') ? expandBraces(spec.slice('chg-multi:'.length)) : devicesOf(spec);
@@ -127,65 +193,37 @@ export async function importAmanda(catalog: Catalog, configDir: string, opts: { 
       problems.push({ where: spec, message: `cannot list the changer's volumes: ${(e as Error).message}` });
       continue;
     }
+    const labels = new Map<string, string>();
     for (const device of devices) {
       const st = volumeStatus(device);
-      if (st.label !== undefined && !found.has(st.label)) found.set(st.label, device);
+      if (st.label !== undefined && !labels.has(st.label)) labels.set(st.label, device);
     }
+    found.set(spec, labels);
   }
-  if (!changer) problems.push({ where: conf.dir, message: 'amanda.conf names no changer xfa can read: every volume is missing' });
+  if (!changers.length) problems.push({ where: conf.dir, message: 'amanda.conf names no changer xfa can read: every volume is missing' });
 
+  // A volume is looked for in the changer of its storage (the tapelist's STORAGE:, else the
+  // logs'), then in the others.
   const volumes = new Map<string, Volume>();
   const missing: string[] = [];
   for (const entry of tapelist) {
-    const device = found.get(entry.label);
+    const st = entry.storage ?? storageOfLabel.get(entry.label);
+    const own = st !== undefined ? changerOf(st) : undefined;
+    const device = (own ? found.get(own)?.get(entry.label) : undefined) ?? changers.map((c) => found.get(c)?.get(entry.label)).find((d) => d !== undefined);
     volumes.set(entry.label, { label: entry.label, device, entry });
     if (!device) {
       missing.push(entry.label);
-      problems.push({ where: entry.label, message: `volume in the tapelist (written ${entry.datestamp}) not found in ${changer ?? 'any changer'}: missing` });
+      const where = own ?? (changers.length ? changers.join(' or ') : 'any changer');
+      problems.push({ where: entry.label, message: `volume in the tapelist (written ${entry.datestamp}) not found in ${where}: missing` });
     }
   }
 
-  // The logs: parts written on current volumes, and each dump's results.
-  const files = logFiles(conf.logdir);
-  if (!files.length) warnings.push({ where: conf.logdir, message: 'no log files (log.DATESTAMP.N)' });
-  const attempts = new Map<string, Attempt[]>();
-  const keyOfDump = (d: { host: string; disk: string; level: number; datestamp: string }) => JSON.stringify([d.host, d.disk, d.level, d.datestamp]);
-  let stale = 0;
-  for (const file of files) {
-    const log = parseAmandaLog(readFileSync(file, 'latin1'), file);
-    for (const s of log.strange) warnings.push({ where: file, message: s });
-    const here = new Map<string, Attempt>();
-    const attempt = (k: string): Attempt => {
-      let a = here.get(k);
-      if (!a) {
-        a = { log: file, parts: [] };
-        here.set(k, a);
-        attempts.set(k, [...(attempts.get(k) ?? []), a]);
-      }
-      return a;
-    };
-    for (const p of log.parts) {
-      const v = volumes.get(p.label);
-      if (!v || (p.volumeDatestamp !== undefined && v.entry.datestamp !== p.volumeDatestamp)) {
-        stale++;
-        continue;
-      }
-      attempt(keyOfDump(p)).parts.push(p);
-    }
-    for (const r of log.results) {
-      if (r.program !== 'taper') {
-        if (r.status === 'FAIL') warnings.push({ where: name(r), message: `${r.program} FAIL, never written to a volume: ${r.message ?? ''}`.trim() });
-        continue;
-      }
-      const a = attempt(keyOfDump(r));
-      a.result = r;
-    }
-  }
-  if (stale) warnings.push({ where: conf.logdir, message: `${stale} parts on volumes reused or no longer in the tapelist were skipped` });
-
-  const storage = changer ?? `amanda:${conf.name}`;
   const existing = new Map<string, DumpRow>();
-  for (const d of catalog.db.prepare("SELECT * FROM dumps WHERE origin = 'amanda' AND storage = ?").all(storage) as DumpRow[]) existing.set(keyOfDump(d), d);
+  const rowKey = (storage: string, key: string) => JSON.stringify([storage, key]);
+  const inStorages = `storage IN (${allStorages.map(() => '?').join(', ')})`;
+  for (const d of catalog.db.prepare(`SELECT * FROM dumps WHERE origin = 'amanda' AND ${inStorages}`).all(...allStorages) as DumpRow[]) {
+    existing.set(rowKey(d.storage!, keyOfDump(d)), d);
+  }
 
   // Record the volumes; drop the parts of earlier imports (recorded again below, each dump's
   // with its status in one transaction). In the same transaction those dumps become 'running':
@@ -196,9 +234,9 @@ export async function importAmanda(catalog: Catalog, configDir: string, opts: { 
       const id = catalog.upsertVolume({ label: v.label, device: v.device, state, datestamp: v.entry.datestamp === '0' ? undefined : v.entry.datestamp });
       catalog.db.prepare('UPDATE volumes SET state = ? WHERE id = ?').run(state, id);
     }
-    catalog.db.prepare("DELETE FROM parts WHERE dump_id IN (SELECT id FROM dumps WHERE origin = 'amanda' AND storage = ?)").run(storage);
+    catalog.db.prepare(`DELETE FROM parts WHERE dump_id IN (SELECT id FROM dumps WHERE origin = 'amanda' AND ${inStorages})`).run(...allStorages);
     catalog.db.prepare(`UPDATE dumps SET status = 'running', error = 'amanda: being imported again (an interrupted import: import again)'
-                        WHERE origin = 'amanda' AND storage = ?`).run(storage);
+                        WHERE origin = 'amanda' AND ${inStorages}`).run(...allStorages);
   });
 
   let ok = 0;
@@ -206,46 +244,69 @@ export async function importAmanda(catalog: Catalog, configDir: string, opts: { 
   let parts = 0;
   let crcMatched = 0;
   const seen = new Set<string>();
-  for (const [key, list] of attempts) {
-    // The attempt that counts: the last DONE one, else the last one.
-    const withResult = list.filter((a) => a.result || a.parts.length);
-    if (!withResult.length) continue;
-    const chosen = [...withResult].reverse().find((a) => a.result?.status === 'DONE') ?? withResult[withResult.length - 1];
-    const r = chosen.result;
-    const first = chosen.parts[0];
-    const d = r ?? first!;
-    const where = name(d);
-    seen.add(key);
-    const old = existing.get(key);
-    const id = old?.id ?? catalog.startDump({ host: d.host, disk: d.disk, level: d.level, datestamp: d.datestamp, origin: 'amanda', storage });
-    const result = await checkDump(chosen, volumes);
-    for (const w of result.warnings) warnings.push({ where, message: w });
-    // The dump's parts, its status and header fields: one transaction.
-    const why = catalog.tx(() => {
-      let why = result.why;
-      for (const p of result.parts) {
-        try {
-          catalog.addPart(id, p);
-          parts++;
-        } catch (e) {
-          why ??= `part ${p.partnum} at ${p.label}:${p.fileno}: cannot record it: ${(e as Error).message}`;
+  for (const [key, byStorage] of attempts) {
+    // The attempts that count: on each storage where the log says DONE, the last DONE one (a
+    // dump row each: the first storage's is the dump, the others its copies); when no storage
+    // has one, the last attempt.
+    const chosen: Array<{ storage: string; a: Attempt }> = [];
+    const undone: Array<{ storage: string; a: Attempt }> = [];
+    for (const [storage, list] of byStorage) {
+      const withResult = list.filter((a) => a.result || a.parts.length);
+      if (!withResult.length) continue;
+      const done = [...withResult].reverse().find((a) => a.result?.status === 'DONE');
+      if (done) chosen.push({ storage, a: done });
+      else undone.push({ storage, a: withResult[withResult.length - 1] });
+    }
+    if (!chosen.length) {
+      const last = undone.sort((x, y) => files.indexOf(x.a.log) - files.indexOf(y.a.log)).pop();
+      if (!last) continue;
+      chosen.push(last);
+    }
+    for (const u of undone) {
+      if (chosen.includes(u)) continue;
+      const d = u.a.result ?? u.a.parts[0];
+      const what = u.a.result ? `Amanda: ${u.a.result.status}${u.a.result.message ? ` ${u.a.result.message}` : ''}` : 'no DONE line (the run was interrupted)';
+      warnings.push({ where: name(d), message: `on ${u.storage}: ${what}; not recorded (the dump is on ${chosen.map((c) => c.storage).join(', ')})` });
+    }
+    let first: number | undefined;
+    for (const { storage, a: att } of chosen) {
+      const r = att.result;
+      const d = r ?? att.parts[0]!;
+      const where = chosen.length > 1 ? `${name(d)} on ${storage}` : name(d);
+      seen.add(rowKey(storage, key));
+      const old = existing.get(rowKey(storage, key));
+      const id = old?.id ?? catalog.startDump({ host: d.host, disk: d.disk, level: d.level, datestamp: d.datestamp, origin: 'amanda', storage, copyOf: first });
+      const result = await checkDump(att, volumes);
+      for (const w of result.warnings) warnings.push({ where, message: w });
+      // The dump's parts, its status and header fields: one transaction.
+      const why = catalog.tx(() => {
+        let why = result.why;
+        for (const p of result.parts) {
+          try {
+            catalog.addPart(id, p);
+            parts++;
+          } catch (e) {
+            why ??= `part ${p.partnum} at ${p.label}:${p.fileno}: cannot record it: ${(e as Error).message}`;
+          }
         }
+        if (why) catalog.failDump(id, `amanda: ${why}`);
+        else catalog.finishDump(id, result.size, result.crc);
+        catalog.db.prepare('UPDATE dumps SET copy_of = ? WHERE id = ?').run(first ?? null, id);
+        const h = result.header;
+        if (h) {
+          catalog.db.prepare('UPDATE dumps SET program = ?, compression = ?, encryption = ? WHERE id = ?').run(
+            h.program ?? null, h.compressed ? (h.compSuffix ?? 'yes') : null, h.encrypted ? (h.encryptSuffix ?? 'yes') : null, id);
+        }
+        return why;
+      });
+      first ??= id;
+      if (why) {
+        problems.push({ where, message: why });
+        failed++;
+      } else {
+        if (result.crcMatched) crcMatched++;
+        ok++;
       }
-      if (why) catalog.failDump(id, `amanda: ${why}`);
-      else catalog.finishDump(id, result.size, result.crc);
-      const h = result.header;
-      if (h) {
-        catalog.db.prepare('UPDATE dumps SET program = ?, compression = ?, encryption = ? WHERE id = ?').run(
-          h.program ?? null, h.compressed ? (h.compSuffix ?? 'yes') : null, h.encrypted ? (h.encryptSuffix ?? 'yes') : null, id);
-      }
-      return why;
-    });
-    if (why) {
-      problems.push({ where, message: why });
-      failed++;
-    } else {
-      if (result.crcMatched) crcMatched++;
-      ok++;
     }
   }
   for (const [key, d] of existing) {
