@@ -15,6 +15,11 @@
  * and `warnings` says so. A dump not good on a storage (parts missing, unreadable) is a failed row
  * of its own, copy of nothing (its CRC cannot be compared).
  *
+ * Labels are unique in a catalog: a label read again at another device (two changers or two single
+ * devices written with the same label template) is a problem, that volume skipped; the first one
+ * read (in the order the specs are given) keeps the label, its device and its parts. A device
+ * named twice (a slot and its changer, two spellings of one path) is read once.
+ *
  * A dump is recorded 'ok' (origin 'reindex') when its parts are 1..N with none missing or
  * unreadable and, when a header gives the total (totalparts > 0), N is that total. Otherwise it is
  * 'failed' with the reason. Headers of dest-taper's parts say "totalparts -1" (as Amanda's do), so
@@ -40,7 +45,7 @@
  * times, the volumes' write and reuse counts, the compression and encryption of streams whose
  * Amanda header does not say (xfa's filters write none there), and dumps whose parts were all lost.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { headerFirstLine, type AmandaHeader } from '../media/header.js';
@@ -105,6 +110,17 @@ interface Group {
   id?: number;
 }
 
+/** What tells two names of one device apart from two devices: a file: device's real path. */
+function sameDevice(device: string): string {
+  const m = /^file:(.+)$/.exec(device);
+  if (!m) return device;
+  try {
+    return `file:${realpathSync(m[1])}`;
+  } catch {
+    return device;
+  }
+}
+
 /** The storage a spec names, as dumps.storage keeps it (migrate's form). Single devices given one
  * by one (file:/vt/slot1 file:/vt/slot2 ...) are one storage together — a dump spans them — kept
  * as '' (no storage recorded: the parts' devices say where it is). */
@@ -151,10 +167,16 @@ export async function reindex(catalog: Catalog, specs: readonly string[], opts: 
     if (!devices.length) throw new CatalogError(`reindex: ${spec}: no slot directories (slotN) in it`);
     let labeled = 0;
     let blank = 0;
+    let clashes = 0;
+    let again = 0;
     const unreadable: string[] = [];
     for (const device of devices) {
-      if (seen.has(device)) continue; // named twice (e.g. a slot and its changer)
-      seen.add(device);
+      const same = sameDevice(device);
+      if (seen.has(same)) {
+        again++; // named twice (e.g. a slot and its changer)
+        continue;
+      }
+      seen.add(same);
       let scan;
       try {
         const st = volumeStatus(device);
@@ -169,10 +191,12 @@ export async function reindex(catalog: Catalog, specs: readonly string[], opts: 
         unreadable.push((e as Error).message);
         continue;
       }
+      // A label already read at another device (two changers, or two single devices, with the same
+      // label template): the first volume keeps the label and its parts, this one is refused.
       const other = volumes.get(scan.label);
       if (other) {
         problems.push({ where: device, message: `skipped: label ${scan.label} is also on ${other.device} (labels must be unique in a catalog)` });
-        unreadable.push(`label ${scan.label} also on ${other.device}`);
+        clashes++;
         continue;
       }
       labeled++;
@@ -188,7 +212,7 @@ export async function reindex(catalog: Catalog, specs: readonly string[], opts: 
         dumps.set(key, byStorage);
       }
     }
-    if (!labeled) {
+    if (!labeled && !clashes && !again) {
       const what = [blank && `${blank} blank`, unreadable.length && `${unreadable.length} unreadable: ${unreadable[0]}`].filter(Boolean).join(', ');
       throw new CatalogError(`reindex: ${spec}: no readable volume${what ? ` (${what})` : ''}`);
     }
