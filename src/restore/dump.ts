@@ -72,9 +72,9 @@
  * The catalog is only read: a restore, failed or not, never changes it (media problems are for
  * `xfa verify` to report and for an operator to act on).
  */
-import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import '../../elements/index.js';
 import type { Catalog, DumpRow, PartRow } from '../catalog/db.js';
 import { readPartCrc } from '../catalog/recorder.js';
@@ -296,13 +296,15 @@ interface Sink {
   describe: string;
 }
 
-function probeDir(dir: string): void {
+/** Makes dir (and its parents) if needed and checks it is writable; returns the first directory it created. */
+function probeDir(dir: string): string | undefined {
   try {
-    mkdirSync(dir, { recursive: true });
+    const created = mkdirSync(dir, { recursive: true });
     if (!statSync(dir).isDirectory()) throw new Error('not a directory');
     const probe = join(dir, `.xfa-restore-probe-${process.pid}`);
     writeFileSync(probe, '');
     unlinkSync(probe);
+    return created;
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new RestoreError(`cannot restore into ${dir}: ${err.code ? `${err.code}: ` : ''}${err.message.replace(/^[A-Z]+: /, '')}`, ENOSPC.test(err.message) ? 'no-space' : 'target', dir);
@@ -311,9 +313,20 @@ function probeDir(dir: string): void {
 
 function openSink(target: RestoreTarget, members: string[]): Sink {
   if ('dir' in target) {
-    probeDir(target.dir);
+    const created = probeDir(target.dir);
     const argv = ['tar', '-xf', '-', '-C', target.dir, ...(members.length ? ['--', ...members] : [])];
-    return { spec: element('dest-process', { argv }), commit() {}, abort() {}, describe: target.dir };
+    // A restore that extracted nothing leaves no directory it made behind (those with files stay).
+    const abort = (): void => {
+      if (created === undefined) return;
+      for (let d = resolve(target.dir); d.length >= created.length; d = dirname(d)) {
+        try {
+          rmdirSync(d);
+        } catch {
+          return;
+        }
+      }
+    };
+    return { spec: element('dest-process', { argv }), commit() {}, abort, describe: target.dir };
   }
   if ('file' in target) {
     const tmp = `${target.file}.tmp`;

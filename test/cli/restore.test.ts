@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
 import type { Io } from '../../src/cli/io.js';
@@ -197,6 +197,15 @@ describe('xfa restore', () => {
     const none = await cli(['--dump', String(plain), '--list']);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(new RegExp(`dump #${plain} .* has no slice index in the catalog: list it by reading it, e.g. xfa restore --dump ${plain} --stdout \\| tar -tvf -`));
+  });
+
+  it('a path that is not in the dump: exit 1, and the --to directory it would have made is not left behind', async () => {
+    const out = join(fresh(), 'deeper');
+    const r = await cli(['--dump', String(enc), '--to', out, '--key-file', key, 'no/such/file']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/not in dump #\d+ .*no\/such\/file/);
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(dirname(out))).toBe(false);
   });
 
   it('a directory and a path under it together restore fine (tar is given the directory only)', async () => {
