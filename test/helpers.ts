@@ -118,3 +118,14 @@ export async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/** source-random's bytes for `seed` (Amanda's LCG, top byte of each step). */
+export function lcg(seed: number, n: number): Buffer {
+  const b = Buffer.alloc(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    b[i] = s >>> 24;
+  }
+  return b;
+}

@@ -25,16 +25,8 @@ export const headerOf = (d: DumpInfo, type: 'FILE' | 'SPLIT_FILE' = 'SPLIT_FILE'
   ...(type === 'SPLIT_FILE' ? { partnum: 1, totalparts: -1 } : {}), recoverCmd: '/bin/tar -xpGf - ...',
 });
 
-/** source-random's bytes (Amanda's LCG, top byte of each step). */
-export function lcg(seed: number, n: number): Buffer {
-  const b = Buffer.alloc(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    b[i] = s >>> 24;
-  }
-  return b;
-}
+import { lcg } from '../helpers.js';
+export { lcg };
 
 export const crcOf = (seed: number, n: number): string => native.crc32c(lcg(seed, n));
 

@@ -14,10 +14,10 @@ import { labelVolumeAsync, scanVolume, scanVolumeAsync, volumeStatus, volumeStat
 import { native } from '../../src/native.js';
 import { openCatalog } from '../../src/catalog/db.js';
 import { readPartCrc, recordTransfer } from '../../src/catalog/recorder.js';
-import { engineStats, Xfer } from '../../src/xfer.js';
-import { element, expectClean, openFds, run, runClean, snapshot, waitFor } from '../helpers.js';
+import { Xfer } from '../../src/xfer.js';
+import { element, run, runClean, waitFor } from '../helpers.js';
 import { startProxy, type FaultProxy } from '../setup/fault-proxy.js';
-import { MiB, createBucket, directClient, lcg, listKeys } from '../setup/s3-helpers.js';
+import { MiB, createBucket, directClient, lcg, listKeys, runCleanS3 } from '../setup/s3-helpers.js';
 import { startSwift, type SwiftServer } from '../setup/swift.js';
 
 let s3: SwiftServer;
@@ -114,20 +114,6 @@ describe('device bridge: dest-taper, source-recovery, source-device on s3: volum
   });
 });
 
-/** runClean for transfers through the fault proxy: its sockets and the SDK's close a moment after `done`. */
-async function runCleanProxy(specs: Parameters<typeof run>[0], opts: Parameters<typeof run>[1] = {}): ReturnType<typeof run> {
-  const before = snapshot();
-  const out = await run(specs, opts);
-  await waitFor(() => px.open() === 0 && engineStats().reserved === 0);
-  const newSockets = () => [...openFds()].filter(([fd, t]) => before.fds.get(fd) !== t && t.startsWith('socket:')).length;
-  await waitFor(() => newSockets() === 0, 2000).catch(() => undefined);
-  for (let i = 0; i < 3 && engineStats().blocksOutstanding > 0; i++) {
-    (globalThis as { gc?: () => void }).gc?.();
-    await new Promise((r) => setImmediate(r));
-  }
-  expectClean(before);
-  return out;
-}
 
 describe('device bridge: failures, cancel', () => {
   it('a failing S3 server: the error names the element, the device operation, the code and the S3 cause; the partial file is removed', async () => {
@@ -135,7 +121,7 @@ describe('device bridge: failures, cancel', () => {
     px.fault({ kind: 'drop', direction: 'up', match: /^PUT .*f00000001-b0000000000000002\.data/, after: 0, times: Infinity });
     const P = 'fail/slot-01/';
     const t0 = Date.now();
-    const out = await runCleanProxy([
+    const out = await runCleanS3(px, [
       element('source-random', { length: 3 * MiB, seed: 3 }),
       element('dest-taper', {
         changer: `s3:${B}/${P}`, header: SPLIT, 'label-template': 'FAIL-01', 'part-size': 0,
@@ -158,7 +144,7 @@ describe('device bridge: failures, cancel', () => {
     px.fault({ kind: 'stall', direction: 'up', match: /^PUT .*\.data/, after: 1000, times: Infinity });
     const P = 'cancel/slot-01/';
     const t0 = Date.now();
-    const out = await runCleanProxy([
+    const out = await runCleanS3(px, [
       element('source-random', { length: 0, seed: 4 }),
       element('dest-taper', {
         changer: `s3:${B}/${P}`, header: SPLIT, 'label-template': 'CANCEL-01',

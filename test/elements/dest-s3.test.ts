@@ -9,11 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../elements/dest-s3.js';
 import '../../elements/source-s3.js';
 import type { ElementSpec } from '../../src/registry.js';
-import { engineStats } from '../../src/xfer.js';
-import { element, expectClean, openFds, run, runClean, snapshot, types, waitFor } from '../helpers.js';
+import { element, run, runClean, types } from '../helpers.js';
 import { startProxy, type FaultProxy } from '../setup/fault-proxy.js';
 import {
-  MiB, allText, createBucket, directClient, head, infos, partsOf, s3props, uploadsLeft,
+  MiB, allText, createBucket, directClient, head, infos, partsOf, runCleanS3, s3props, uploadsLeft,
 } from '../setup/s3-helpers.js';
 import { startSwift, type SwiftServer } from '../setup/swift.js';
 
@@ -82,25 +81,6 @@ function watchUploads(key: string): { ids: Set<string>; parts: number; stop(): P
   return seen;
 }
 
-/**
- * runClean for transfers that go through the proxy or run beside the upload watcher: those
- * sockets are this process's too, so wait for them to close before checking for leaks.
- */
-async function runCleanS3(specs: ElementSpec[], opts: Parameters<typeof run>[1] & { watch?: { stop(): Promise<void> } } = {}): ReturnType<typeof run> {
-  const before = snapshot();
-  const out = await run(specs, opts);
-  await opts.watch?.stop();
-  await waitFor(() => px.open() === 0 && engineStats().reserved === 0);
-  // The watcher's last request closes its socket (no keep-alive) a moment after its answer.
-  const newSockets = () => [...openFds()].filter(([fd, t]) => before.fds.get(fd) !== t && t.startsWith('socket:')).length;
-  await waitFor(() => newSockets() === 0, 2000).catch(() => undefined);
-  for (let i = 0; i < 3 && engineStats().blocksOutstanding > 0; i++) {
-    (globalThis as { gc?: () => void }).gc?.();
-    await new Promise((r) => setImmediate(r));
-  }
-  expectClean(before);
-  return out;
-}
 
 describe('dest-s3: uploads', () => {
   it('uploads 40 MiB as 8 parts with 4 in flight, byte-identical, no upload left, nothing leaked', async () => {
@@ -159,7 +139,7 @@ describe('dest-s3: faults (through a TCP proxy)', () => {
   it('connections dropped mid-part: the parts are sent again and the object is byte-identical', async () => {
     px.clear();
     px.fault({ kind: 'drop', match: /^PUT .*partNumber=/, after: 2 * MiB, times: 3 });
-    const { result, messages } = await runCleanS3([element('source-random', { length: 25 * MiB, seed: 21 }), viaProxy('faults/drop')]);
+    const { result, messages } = await runCleanS3(px, [element('source-random', { length: 25 * MiB, seed: 21 }), viaProxy('faults/drop')]);
     expect(result).toBeDefined();
     expect(px.stats.faults).toBe(3);
     expect(retries(messages)).toHaveLength(3);
@@ -173,7 +153,7 @@ describe('dest-s3: faults (through a TCP proxy)', () => {
     px.clear();
     px.fault({ kind: 'stall', match: /^PUT .*partNumber=2&/, after: MiB, times: 1 });
     const t0 = Date.now();
-    const { result, messages } = await runCleanS3([element('source-random', { length: 12 * MiB, seed: 22 }), viaProxy('faults/stall', { timeout: '1s' })]);
+    const { result, messages } = await runCleanS3(px, [element('source-random', { length: 12 * MiB, seed: 22 }), viaProxy('faults/stall', { timeout: '1s' })]);
     expect(result).toBeDefined();
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
     expect(retries(messages).join('\n')).toMatch(/upload part 2 .*timed out after 1000 ms/);
@@ -185,7 +165,7 @@ describe('dest-s3: faults (through a TCP proxy)', () => {
     px.fault({ kind: 'slowdown', match: /^POST .*\?uploads/, times: 1 });
     px.fault({ kind: 'slowdown', match: /^PUT .*partNumber=/, times: 2 });
     px.fault({ kind: 'slowdown', match: /^POST .*uploadId=/, times: 1 });
-    const { result, messages } = await runCleanS3([element('source-random', { length: 12 * MiB, seed: 23 }), viaProxy('faults/slowdown')]);
+    const { result, messages } = await runCleanS3(px, [element('source-random', { length: 12 * MiB, seed: 23 }), viaProxy('faults/slowdown')]);
     expect(result).toBeDefined();
     const r = retries(messages);
     expect(r).toHaveLength(4);
@@ -197,7 +177,7 @@ describe('dest-s3: faults (through a TCP proxy)', () => {
   it('the answer to CreateMultipartUpload lost: the retry creates another upload, and the orphan is aborted', async () => {
     px.clear();
     px.fault({ kind: 'drop', direction: 'down', match: /^POST .*\?uploads/, after: 20, times: 1 });
-    const { result, messages } = await runCleanS3([element('source-random', { length: 11 * MiB, seed: 24 }), viaProxy('faults/create')]);
+    const { result, messages } = await runCleanS3(px, [element('source-random', { length: 11 * MiB, seed: 24 }), viaProxy('faults/create')]);
     expect(result).toBeDefined();
     expect(retries(messages)).toHaveLength(1);
     expect(px.stats.lines.filter((l) => /^POST .*\?uploads/.test(l))).toHaveLength(2);
@@ -208,7 +188,7 @@ describe('dest-s3: faults (through a TCP proxy)', () => {
   it('the answer to CompleteMultipartUpload lost: the retry finds the upload done and checks the object instead', async () => {
     px.clear();
     px.fault({ kind: 'drop', direction: 'down', match: /^POST .*uploadId=/, after: 20, times: 1 });
-    const { result, messages } = await runCleanS3([element('source-random', { length: 11 * MiB, seed: 25 }), viaProxy('faults/complete')]);
+    const { result, messages } = await runCleanS3(px, [element('source-random', { length: 11 * MiB, seed: 25 }), viaProxy('faults/complete')]);
     expect(result, JSON.stringify(infos(messages))).toBeDefined();
     expect(retries(messages)).toHaveLength(1);
     await expectRandomObject('faults/complete', 25, 11 * MiB);
@@ -218,7 +198,7 @@ describe('dest-s3: faults (through a TCP proxy)', () => {
     px.clear();
     px.fault({ kind: 'drop', match: /^PUT .*partNumber=/, after: MiB, times: Infinity });
     const w = watchUploads('faults/dead');
-    const { error, messages } = await runCleanS3([element('source-random', { length: 30 * MiB, seed: 26 }), viaProxy('faults/dead', { 'max-retries': 2 })], { watch: w });
+    const { error, messages } = await runCleanS3(px, [element('source-random', { length: 30 * MiB, seed: 26 }), viaProxy('faults/dead', { 'max-retries': 2 })], { watch: w });
     px.clear();
     expect(error?.message).toMatch(/^dest-s3#2: upload part \d s3:\/\/dest-s3-test\/faults\/dead: .* \(gave up after 3 attempts\)$/);
     expect(types(messages)).toEqual(['error', 'cancel', 'done']);
@@ -291,7 +271,7 @@ describe('dest-s3: errors and cancel', () => {
   it('wrong credentials: a clear error at once (no retries), without the secret anywhere', async () => {
     const secret = 'Wr0ngSecretKeyValue+xyz';
     for (const creds of [{ 'secret-key': secret }, { 'access-key': 'nobody:nouser', 'secret-key': secret }]) {
-      const { error, messages } = await runCleanS3([element('source-random', { length: MiB, seed: 1 }), element('dest-s3', { ...s3props(s3, B, 'denied'), ...creds })]);
+      const { error, messages } = await runCleanS3(px, [element('source-random', { length: MiB, seed: 1 }), element('dest-s3', { ...s3props(s3, B, 'denied'), ...creds })]);
       expect(error?.message).toMatch(/^dest-s3#2: put s3:\/\/dest-s3-test\/denied: 403 (SignatureDoesNotMatch|InvalidAccessKeyId|AccessDenied)\b.*\(check the credentials/);
       expect(retries(messages)).toEqual([]);
       expect(allText(messages, error)).not.toContain(secret);
@@ -301,14 +281,14 @@ describe('dest-s3: errors and cancel', () => {
 
   it('a bucket that does not exist: NoSuchBucket, at once', async () => {
     const t0 = Date.now();
-    const { error } = await runCleanS3([element('source-random', { length: 12 * MiB, seed: 1 }), element('dest-s3', s3props(s3, 'no-such-bucket-here', 'k', { 'part-size': '5MiB' }))]);
+    const { error } = await runCleanS3(px, [element('source-random', { length: 12 * MiB, seed: 1 }), element('dest-s3', s3props(s3, 'no-such-bucket-here', 'k', { 'part-size': '5MiB' }))]);
     expect(error?.message).toMatch(/^dest-s3#2: create upload s3:\/\/no-such-bucket-here\/k: 404 NoSuchBucket/);
     expect(Date.now() - t0).toBeLessThan(5000);
   });
 
   it('cancel mid-upload: requests stop, the multipart upload is aborted, no parts and no object remain', async () => {
     const w = watchUploads('cancelled');
-    const { error, messages } = await runCleanS3([element('source-random', { length: 0, seed: 9 }), element('dest-s3', s3props(s3, B, 'cancelled', { 'part-size': '5MiB' }))], {
+    const { error, messages } = await runCleanS3(px, [element('source-random', { length: 0, seed: 9 }), element('dest-s3', s3props(s3, B, 'cancelled', { 'part-size': '5MiB' }))], {
       watch: w,
       during: (x) => {
         const t = setInterval(() => {
@@ -329,7 +309,7 @@ describe('dest-s3: errors and cancel', () => {
 
   it('the source fails mid-stream: the upload is aborted and no object appears', async () => {
     const w = watchUploads('srcfail');
-    const { error } = await runCleanS3([
+    const { error } = await runCleanS3(px, [
       element('source-process', { argv: ['sh', '-c', 'head -c 16000000 /dev/zero; sleep 0.5; exit 3'] }),
       element('dest-s3', s3props(s3, B, 'srcfail', { 'part-size': '5MiB' })),
     ], { watch: w });

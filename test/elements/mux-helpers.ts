@@ -66,16 +66,8 @@ export function streamOf(ps: readonly Packet[], id: number): { data: Buffer; end
   return { data: Buffer.concat(mine.map((p) => p.payload)), end };
 }
 
-/** source-random's bytes: Amanda's LCG, the top byte of each state. */
-export function lcgBytes(seed: number, length: number): Buffer {
-  const b = Buffer.alloc(length);
-  let s = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    s = (Math.imul(1664525, s) + 1013904223) >>> 0;
-    b[i] = s >>> 24;
-  }
-  return b;
-}
+import { lcg as lcgBytes } from '../helpers.js';
+export { lcgBytes };
 
 export const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 

@@ -80,16 +80,10 @@ export async function listKeys(c: S3Client, bucket: string, prefix = ''): Promis
   return out;
 }
 
-/** source-random's bytes for `seed` (Amanda's LCG, top byte of each step). */
-export function lcg(seed: number, n: number): Buffer {
-  const b = Buffer.alloc(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    b[i] = s >>> 24;
-  }
-  return b;
-}
+import { expectClean, lcg, openFds, run, snapshot, waitFor } from '../helpers.js';
+import { engineStats } from '../../src/xfer.js';
+import type { FaultProxy } from './fault-proxy.js';
+export { lcg };
 
 /** The info messages of one element ("dest-s3#2"). */
 export function infos(messages: XferMessage[], elt?: string): string[] {
@@ -99,4 +93,24 @@ export function infos(messages: XferMessage[], elt?: string): string[] {
 /** Everything the transfer said, as one text (to check that no secret is in it). */
 export function allText(messages: XferMessage[], error?: Error): string {
   return JSON.stringify(messages) + (error ? `${error.message}\n${error.stack ?? ''}` : '');
+}
+
+/**
+ * runClean for transfers talking to S3 through the fault proxy: the proxy's sockets and the SDK's
+ * close a moment after `done` (and a watcher, when given, is stopped first), so the leak check
+ * waits for them before comparing.
+ */
+export async function runCleanS3(px: FaultProxy, specs: Parameters<typeof run>[0], opts: Parameters<typeof run>[1] & { watch?: { stop(): Promise<void> } } = {}): ReturnType<typeof run> {
+  const before = snapshot();
+  const out = await run(specs, opts);
+  await opts.watch?.stop();
+  await waitFor(() => px.open() === 0 && engineStats().reserved === 0);
+  const newSockets = () => [...openFds()].filter(([fd, t]) => before.fds.get(fd) !== t && t.startsWith('socket:')).length;
+  await waitFor(() => newSockets() === 0, 2000).catch(() => undefined);
+  for (let i = 0; i < 3 && engineStats().blocksOutstanding > 0; i++) {
+    (globalThis as { gc?: () => void }).gc?.();
+    await new Promise((r) => setImmediate(r));
+  }
+  expectClean(before);
+  return out;
 }
