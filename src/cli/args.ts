@@ -32,7 +32,7 @@ const TABLES: Record<Command, Options> = {
   ls: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, host: { type: 'string' }, disk: { type: 'string' }, since: { type: 'string' }, status: { type: 'string' } },
   label: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, force: { type: 'boolean', short: 'f' } },
   verify: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, 'headers-only': { type: 'boolean' } },
-  reindex: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, force: { type: 'boolean', short: 'f' } },
+  reindex: { ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, force: { type: 'boolean', short: 'f' }, 'no-indexes': { type: 'boolean' } },
   restore: {
     ...HELP, json: { type: 'boolean' }, catalog: { type: 'string', short: 'c' }, verbose: { type: 'boolean', short: 'v' }, quiet: { type: 'boolean', short: 'q' },
     dump: { type: 'string', short: 'd' }, host: { type: 'string', short: 'H' }, disk: { type: 'string', short: 'D' }, date: { type: 'string' }, level: { type: 'string', short: 'l' },

@@ -147,7 +147,7 @@ export function reindex(args: ParsedArgs, io: Io): Promise<number> {
   return withCatalog(args, io, async (cat) => {
     let r;
     try {
-      r = await reindexCatalog(cat, args.positionals, { replace: args.values?.force === true });
+      r = await reindexCatalog(cat, args.positionals, { replace: args.values?.force === true, indexes: args.values?.['no-indexes'] !== true });
     } catch (e) {
       io.err(`xfa: ${(e as Error).message}${/not empty/.test((e as Error).message) ? '; --force replaces it' : ''}\n`);
       return Exit.failed;

@@ -153,6 +153,8 @@ encryption of streams whose header does not name them.
 
 ${CATALOG_OPTIONS}
   -f, --force     replace a catalog that is not empty (its rows are dropped first)
+      --no-indexes  do not rebuild slice indexes (saves reading sliceable dumps a second time;
+                    selective restores of those dumps then read them whole)
       --json      print {volumes, dumps, parts, ok, failed, indexed, problems, warnings}
   -h, --help      show this help
 

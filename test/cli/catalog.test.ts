@@ -177,4 +177,21 @@ describe('xfa reindex', () => {
     expect((await xfa(['reindex', `chg-disk:${vt}`, '-c', db, '--force'])).code).toBe(0);
     expect((await xfa(['reindex', '-c', db])).code).toBe(2);
   });
+
+  it('rebuilds slice indexes from the media unless --no-indexes', async () => {
+    const dir = scratch();
+    const vt = changer(dir);
+    const db = join(dir, 'catalog.db');
+    const { argv } = tarTree(dir);
+    const header = 'AMANDA: SPLIT_FILE 20261122080000 client /data part 1/-1 lev 0 comp .zst program /bin/tar';
+    const rec = await xfa(['launch', `source-process cmd="${argv.join(' ')}" ! filter-tar-index slice-on=member min-slice=16KiB ! filter-zstd seekable=true ! dest-taper changer=chg-disk:${vt} label-template=VOL%% part-size=128KiB header="${header}"`, '--record', '-c', db]);
+    expect(rec.code, rec.stderr).toBe(0);
+    const indexed = async (): Promise<boolean[]> => (JSON.parse((await xfa(['ls', '--json', '-c', db])).stdout) as { dumps: Array<{ indexed: boolean }> }).dumps.map((d) => d.indexed);
+    expect(await indexed()).toEqual([true]);
+    const without = await xfa(['reindex', `chg-disk:${vt}`, '-c', db, '--force', '--no-indexes', '--json']);
+    expect(without.code, without.stderr).toBe(0);
+    expect(await indexed()).toEqual([false]);
+    expect((await xfa(['reindex', `chg-disk:${vt}`, '-c', db, '--force'])).code).toBe(0);
+    expect(await indexed()).toEqual([true]);
+  });
 });
