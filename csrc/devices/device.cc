@@ -116,6 +116,31 @@ std::optional<std::string> Device::get_property(const std::string& name) const {
   return std::nullopt;
 }
 
+Status Device::accept_label(const char* buf, size_t n, const std::string& where) {
+  amanda::Header h;
+  if (Status s = amanda::parse(buf, n, &h)) {
+    status_ = kVolumeUnlabeled | kVolumeError;
+    return dev_error("read_label", 0, where + ": " + s->detail);
+  }
+  if (h.type != amanda::FileType::kTapeStart) {
+    status_ = kVolumeUnlabeled;
+    return dev_error("read_label", 0, where + " holds a " + amanda::file_type_token(h.type) + " header, not a TAPESTART label");
+  }
+  volume_header_ = h;
+  volume_label_ = h.name;
+  volume_time_ = h.datestamp;
+  return ok();
+}
+
+Status Device::begin_start() {
+  if (access_ != DeviceAccess::kNull) return dev_error("start", 0, std::string("already started for ") + access_name(access_));
+  is_eom_ = is_eof_ = in_file_ = false;
+  file_ = -1;
+  block_ = 0;
+  bytes_written_ = bytes_read_ = 0;
+  return ok();
+}
+
 Status Device::erase() { return dev_error("erase", ENOTSUP, "a " + std::string(type()) + " device cannot be erased"); }
 
 std::variant<std::unique_ptr<Device>, Error> open_device(const std::string& spec, const DeviceOptions& options) {

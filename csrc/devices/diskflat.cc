@@ -61,31 +61,15 @@ class DiskflatDevice final : public Device {
       status_ = kVolumeError | kDeviceError;
       return dev_error("read_label", errno, "read " + path_);
     }
-    Header h;
     if (amanda::classify(buf.data(), static_cast<size_t>(n)) != FileType::kUnknown) {
       status_ = kVolumeUnlabeled;
       return dev_error("read_label", 0, "the volume is unlabeled (no Amanda label at the start of " + path_ + ")");
     }
-    if (Status s = amanda::parse(buf.data(), static_cast<size_t>(n), &h)) {
-      status_ = kVolumeUnlabeled | kVolumeError;
-      return dev_error("read_label", 0, s->detail);
-    }
-    if (h.type != FileType::kTapeStart) {
-      status_ = kVolumeUnlabeled;
-      return dev_error("read_label", 0, std::string("the volume starts with a ") + amanda::file_type_token(h.type) + " header, not a TAPESTART label");
-    }
-    volume_header_ = h;
-    volume_label_ = h.name;
-    volume_time_ = h.datestamp;
-    return ok();
+    return accept_label(buf.data(), static_cast<size_t>(n), "the volume " + path_);
   }
 
   Status start(DeviceAccess mode, const std::string& label, const std::string& timestamp) override {
-    if (access_ != DeviceAccess::kNull) return dev_error("start", 0, std::string("already started for ") + access_name(access_));
-    is_eom_ = is_eof_ = in_file_ = false;
-    file_ = -1;
-    block_ = 0;
-    bytes_written_ = bytes_read_ = 0;
+    if (Status s = begin_start()) return s;
     files_written_ = 0;
     if (mode == DeviceAccess::kAppend) return dev_error("start", ENOTSUP, "diskflat volumes are not appendable (one dump file per volume)");
     if (mode == DeviceAccess::kRead) {

@@ -133,9 +133,7 @@ class RaitDevice final : public Device {
   }
 
   Status start(DeviceAccess mode, const std::string& label, const std::string& timestamp) override {
-    if (access_ != DeviceAccess::kNull) return dev_error("start", 0, std::string("already started for ") + access_name(access_));
-    is_eom_ = is_eof_ = in_file_ = false;
-    bytes_written_ = bytes_read_ = 0;
+    if (Status s = begin_start()) return s;
     if (mode != DeviceAccess::kRead && !failed_.empty())
       return dev_error("start", EIO, "degraded (" + *get_property("DEGRADED") + " failed): writing needs every child");
     for (size_t i = 0; i < kids_.size(); ++i) {

@@ -91,27 +91,12 @@ class TapeDevice final : public Device {
       status_ = kVolumeUnlabeled;
       return dev_error("read_label", 0, "not an Amanda tape: " + amanda::first_line(buf.data(), std::min<size_t>(static_cast<size_t>(n), 80)));
     }
-    Header h;
-    if (Status s = amanda::parse(buf.data(), static_cast<size_t>(n), &h)) {
-      status_ = kVolumeUnlabeled | kVolumeError;
-      return dev_error("read_label", 0, s->detail);
-    }
-    if (h.type != FileType::kTapeStart) {
-      status_ = kVolumeUnlabeled;
-      return dev_error("read_label", 0, std::string("the first file holds a ") + amanda::file_type_token(h.type) + " header, not a TAPESTART label");
-    }
-    volume_header_ = h;
-    volume_label_ = h.name;
-    volume_time_ = h.datestamp;
-    return ok();
+    return accept_label(buf.data(), static_cast<size_t>(n), "the first file of the tape");
   }
 
   Status start(DeviceAccess mode, const std::string& label, const std::string& timestamp) override {
-    if (access_ != DeviceAccess::kNull) return dev_error("start", 0, std::string("already started for ") + access_name(access_));
-    is_eom_ = is_eof_ = in_file_ = false;
-    file_ = -1;
-    block_ = 0;
-    bytes_written_ = bytes_read_ = volume_bytes_ = 0;
+    if (Status s = begin_start()) return s;
+    volume_bytes_ = 0;
     warned_ = false;
     io_->close();
     switch (mode) {

@@ -103,31 +103,15 @@ class VfsDevice final : public Device {
       status_ = kVolumeError | kDeviceError;
       return dev_error("read_label", errno, "read " + path);
     }
-    Header h;
     if (amanda::classify(buf.data(), static_cast<size_t>(n)) != FileType::kUnknown) {
       status_ = kVolumeUnlabeled;
       return dev_error("read_label", 0, path + " is not an Amanda label: " + describe(buf.data(), static_cast<size_t>(n)));
     }
-    if (Status s = amanda::parse(buf.data(), static_cast<size_t>(n), &h)) {
-      status_ = kVolumeUnlabeled | kVolumeError;
-      return dev_error("read_label", 0, path + ": " + s->detail);
-    }
-    if (h.type != FileType::kTapeStart) {
-      status_ = kVolumeUnlabeled;
-      return dev_error("read_label", 0, path + " holds a " + amanda::file_type_token(h.type) + " header, not a TAPESTART label");
-    }
-    volume_header_ = h;
-    volume_label_ = h.name;
-    volume_time_ = h.datestamp;
-    return ok();
+    return accept_label(buf.data(), static_cast<size_t>(n), path);
   }
 
   Status start(DeviceAccess mode, const std::string& label, const std::string& timestamp) override {
-    if (access_ != DeviceAccess::kNull) return dev_error("start", 0, std::string("already started for ") + access_name(access_));
-    is_eom_ = is_eof_ = in_file_ = false;
-    file_ = -1;
-    block_ = 0;
-    bytes_written_ = bytes_read_ = 0;
+    if (Status s = begin_start()) return s;
     switch (mode) {
       case DeviceAccess::kRead:
         if (Status s = read_label()) return s;

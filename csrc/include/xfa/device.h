@@ -228,6 +228,12 @@ class Device {
   static std::string norm_name(const std::string& name);
   static bool parse_size(const std::string& v, uint64_t* out);
   static bool parse_bool(const std::string& v, bool* out);
+  // read_label()'s common end, for devices that read the label block themselves: the n bytes
+  // (already known to be an Amanda header) must parse as a TAPESTART; `where` names the place in
+  // the messages ("the volume", a path). Sets status_ and the volume_* fields. Caller's thread.
+  Status accept_label(const char* buf, size_t n, const std::string& where);
+  // start()'s common beginning: a second start is an error; position, flags and counters reset.
+  Status begin_start();
 
   DeviceProperties props_;
   DeviceAccess access_ = DeviceAccess::kNull;
